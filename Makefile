@@ -1,0 +1,38 @@
+# Lectern developer commands. `make dev` and `make test` work on a fresh clone:
+# each creates .venv (Python 3.13) and installs what it needs first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONPATH := layers/common:devtools
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: dev test invoke catalog-apply openapi build validate lint clean
+
+$(STAMP): requirements/dev.txt layers/common/requirements.txt scripts/bootstrap-venv
+	scripts/bootstrap-venv
+
+dev: $(STAMP) ## start the local stack with the demo catalog
+	$(PY) -m lectern_dev.stack
+
+test: $(STAMP) ## run the test suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+invoke: $(STAMP) ## make invoke FUNCTION=CatalogFunction EVENT=events/catalog_list_courses.json
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=events/<file>.json"; exit 2; }
+	$(PY) -m lectern_dev.invoke $(FUNCTION) $(EVENT)
+
+catalog-apply: $(STAMP) ## make catalog-apply CATALOG=catalog/demo.yaml (against AWS_ENDPOINT_URL or real AWS)
+	$(PY) -m lectern_admin catalog apply $(or $(CATALOG),catalog/demo.yaml)
+
+openapi: $(STAMP) ## regenerate docs/openapi.json from the code
+	$(PY) -m lectern_dev.openapi --write
+
+validate: $(STAMP) ## sam validate --lint
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH sam validate --lint
+
+build: $(STAMP) ## sam build (needs python3.13 on PATH: the venv provides it)
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH sam build
+
+clean:
+	rm -rf .aws-sam

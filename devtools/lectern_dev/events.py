@@ -1,0 +1,43 @@
+"""API Gateway HTTP API (payload 2.0) events, as API Gateway would send them.
+
+Tests build requests with `http_event`; the local stack uses SAM CLI's own
+event constructor instead, and the `events/` samples follow the same shape.
+"""
+import base64
+import json
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+
+def http_event(method: str, path: str, *, query: dict[str, str] | None = None, body: Any = None,
+               headers: dict[str, str] | None = None, route_key: str | None = None,
+               base64_body: bool = False) -> dict[str, Any]:
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    if body is not None and not isinstance(body, (str, bytes)):
+        body = json.dumps(body)
+        headers.setdefault("content-type", "application/json")
+    if isinstance(body, bytes):
+        body = body.decode()
+    if base64_body and body is not None:
+        body = base64.b64encode(body.encode()).decode()
+    now = time.time()
+    return {
+        "version": "2.0",
+        "routeKey": route_key or "$default",
+        "rawPath": path,
+        "rawQueryString": urlencode(query or {}),
+        "headers": {"host": "127.0.0.1:3000", "user-agent": "pytest", **headers},
+        "queryStringParameters": dict(query) if query else None,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "local", "domainName": "127.0.0.1",
+            "domainPrefix": "127", "requestId": str(uuid.uuid4()), "routeKey": route_key or "$default",
+            "stage": "$default", "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+            "http": {"method": method.upper(), "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": "pytest"},
+        },
+        "body": body,
+        "isBase64Encoded": base64_body,
+    }

@@ -1,0 +1,81 @@
+"""The local stack's HTTP front doors, each a werkzeug server on loopback.
+
+- the HTTP API: SAM CLI's own local API Gateway (routes from template.yaml,
+  payload 2.0 events, `$default` catch-all) with our in-process runner in
+  place of its Docker runner;
+- the webhook function URL: a Lambda function URL in front of the function
+  the template gives a FunctionUrlConfig (same payload 2.0 event shape);
+- the dev pages: mailbox of every email sent, Swagger UI, the OpenAPI document.
+"""
+import json
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from lectern_dev import template as tpl
+from lectern_dev.runner import InProcessRunner
+
+
+class BackgroundServer:
+    """A threaded werkzeug server that starts in the background and stops on demand."""
+
+    def __init__(self, name: str, app: Any, host: str, port: int):
+        self.name = name
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self.port = self._server.server_port
+        self.url = f"http://{host}:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+
+    def start(self) -> "BackgroundServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def api_gateway_app(runner: InProcessRunner, port: int) -> Any:
+    """SAM CLI's LocalApigwService, fed the template's routes and our runner."""
+    import logging
+
+    from samcli.lib.providers.api_provider import ApiProvider
+    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+    from samcli.local.apigw.local_apigw_service import LocalApigwService
+
+    logging.getLogger("samcli").setLevel(logging.WARNING)
+    stacks, _ = SamLocalStackProvider.get_stacks(template_file=str(tpl.TEMPLATE_PATH))
+    api = ApiProvider(stacks, cwd=str(tpl.REPO_ROOT)).api
+    service = LocalApigwService(api=api, lambda_runner=runner, port=port, host="127.0.0.1")
+    service.create()
+    return service._app, api.routes
+
+
+def function_url_app(runner: InProcessRunner, logical_id: str, port: int) -> Flask:
+    """What a Lambda function URL does: any method and path → one payload 2.0 event → the function."""
+    from samcli.local.apigw.event_constructor import construct_v2_event_http
+    from samcli.local.apigw.local_apigw_service import LocalApigwService
+
+    app = Flask(f"function-url-{logical_id}")
+
+    @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
+    @app.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
+    def invoke(path: str) -> Response:
+        now = datetime.now(timezone.utc)
+        event = construct_v2_event_http(
+            request, port, binary_types=[], stage_name="$default", route_key="$default",
+            request_time_epoch=int(time.time() * 1000), request_time=now.strftime("%d/%b/%Y:%H:%M:%S +0000"))
+        output = runner.invoke_dict(logical_id, event)
+        if isinstance(output, dict) and "errorType" in output and "statusCode" not in output:
+            return Response(json.dumps({"message": "Internal Server Error"}), status=502,
+                            content_type="application/json")
+        status, headers, body = LocalApigwService._parse_v2_payload_format_lambda_output(
+            json.dumps(output), binary_types=[], flask_request=request)
+        return Response(body, status=status, headers=dict(headers))
+
+    return app

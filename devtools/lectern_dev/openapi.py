@@ -1,0 +1,73 @@
+"""Generate docs/openapi.json from the code: every HTTP API function's resolver, merged.
+
+`python -m lectern_dev.openapi --write` regenerates the file; `--check` exits 1
+when the committed file differs from what the code produces (CI and a test
+use it, so the document cannot drift from the routes).
+"""
+import argparse
+import json
+import os
+import sys
+
+from lectern_dev import template as tpl
+from lectern_dev.runner import InProcessRunner
+
+OUTPUT = tpl.REPO_ROOT / "docs" / "openapi.json"
+DESCRIPTION = (
+    "Lectern sells video courses and delivers them only to the people who paid. "
+    "Every error has the shape `{\"error\": {\"code\", \"message\", \"details\"?}}`. "
+    "Unknown routes answer 404 `not_found`; a known path with another method answers 405 "
+    "`method_not_allowed` with an `Allow` header. The Stripe webhook is a Lambda function URL, "
+    "not part of this API (see docs/payments.md)."
+)
+
+
+def generate() -> dict:
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    runner = InProcessRunner(tpl.functions(), apply_environment=False)
+    document: dict = {}
+    for logical_id, spec in sorted(runner.specs.items()):
+        if not spec.http_routes:
+            continue
+        handler = runner.handler(logical_id)
+        resolver = sys.modules[handler.__module__].app
+        schema = json.loads(resolver.get_openapi_json_schema(
+            title="Lectern API", version="1.0.0", description=DESCRIPTION,
+            servers=[]))  # servers differ per deployment; clients pass their base URL
+        if not document:
+            document = schema
+            document.setdefault("components", {})
+            continue
+        document["paths"].update(schema.get("paths", {}))
+        for kind, entries in schema.get("components", {}).items():
+            document["components"].setdefault(kind, {}).update(entries)
+    document["paths"] = dict(sorted(document.get("paths", {}).items()))
+    for kind in document.get("components", {}):
+        document["components"][kind] = dict(sorted(document["components"][kind].items()))
+    return document
+
+
+def render(document: dict) -> str:
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true")
+    mode.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    text = render(generate())
+    if args.write:
+        OUTPUT.write_text(text)
+        print(f"wrote {OUTPUT.relative_to(tpl.REPO_ROOT)}")
+        return 0
+    if not OUTPUT.exists() or OUTPUT.read_text() != text:
+        print("docs/openapi.json is out of date: run `make openapi`", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

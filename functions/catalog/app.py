@@ -1,0 +1,41 @@
+"""Catalog function: GET /courses, GET /courses/{slug}, and the `$default` route.
+
+Thin handler: parse, call lectern.catalog, answer. Imports nothing of
+Stripe or crypto so its cold start stays small.
+"""
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+
+from lectern.api.app import LecternResolver
+from lectern.api.schemas import CourseDetailEnvelope, CourseList, api_responses
+from lectern.catalog import queries, views
+from lectern.observability import logger, metrics, tracer
+
+app = LecternResolver(cache_control="public, max-age=60")
+
+
+@app.get("/courses", summary="List published courses, newest first", tags=["Catalog"],
+         responses=api_responses(200, CourseList, 503))
+def list_courses(
+    limit: Annotated[int, Query(ge=1, le=50, description="Page size, 1–50")] = 20,
+    cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page")] = None,
+) -> CourseList:
+    courses, next_cursor = queries.list_published(limit, cursor)
+    return CourseList.model_validate(
+        {"courses": [views.course_summary(c) for c in courses], "next_cursor": next_cursor})
+
+
+@app.get("/courses/<slug>", summary="A published course with its outline", tags=["Catalog"],
+         responses=api_responses(200, CourseDetailEnvelope, 404, 503))
+def get_course(slug: Annotated[str, Path(max_length=100)]) -> CourseDetailEnvelope:
+    outline = queries.load_outline(slug)
+    return CourseDetailEnvelope.model_validate({"course": views.course_detail(outline)})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""Accounts: users, unique emails, emailed one-time tokens."""

@@ -1,0 +1,116 @@
+"""One resolver factory for every API function: envelope, headers, validation.
+
+Every response, success or error, leaves through `LecternResolver.resolve`,
+which adds the headers the contract asks for; every exception is turned into
+the contract's envelope, so no route can answer a bare 500 or a stack trace.
+"""
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
+
+from lectern.api import errors
+from lectern.api.routes import allowed_methods
+from lectern.observability import logger
+
+# DynamoDB answers these when it is overloaded: the caller may retry (503), nothing was half-written.
+_RETRYABLE_AWS_CODES = {
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable",
+}
+_BAD_BODY_TYPES = {"json_invalid", "unsupported_content_type", "model_attributes_type"}
+
+
+def aws_error_code(exc: BaseException) -> str:
+    """The AWS error code behind a botocore or PynamoDB exception ('' when there is none)."""
+    if isinstance(exc, PynamoDBException):
+        if exc.cause_response_code:
+            return exc.cause_response_code
+        return aws_error_code(exc.cause) if exc.cause else ""
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code", "")
+    return ""
+
+
+def error_response(error: errors.ApiError) -> Response:
+    return Response(
+        status_code=error.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=error.envelope(),
+        headers={"Cache-Control": "no-store", **error.headers},
+    )
+
+
+def _field_name(location: tuple) -> str:
+    # ("query", "limit") -> "limit"; ("body", "email") -> "email"; ("body",) -> "body"
+    parts = [str(p) for p in location[1:]] or [str(location[0])]
+    return ".".join(parts)
+
+
+def validation_error(exc: RequestValidationError) -> errors.ApiError:
+    problems = exc.errors()
+    if any(p.get("type") in _BAD_BODY_TYPES or tuple(p.get("loc", ())) == ("body",) for p in problems):
+        return errors.BadRequest("The body must be a JSON object (Content-Type: application/json).")
+    details: dict[str, list[str]] = {}
+    for problem in problems:
+        details.setdefault(_field_name(tuple(problem.get("loc", ("body",)))), []).append(
+            str(problem.get("msg", "is not valid")))
+    return errors.ValidationFailed(details=details)
+
+
+class LecternResolver(APIGatewayHttpResolver):
+    """APIGatewayHttpResolver that stamps the contract's headers on every answer."""
+
+    def __init__(self, cache_control: str = "no-store", **kwargs: Any):
+        super().__init__(enable_validation=True, **kwargs)
+        self._cache_control = cache_control
+        self._register_error_handlers()
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        response = super().resolve(event, context)
+        headers = response.setdefault("headers", {})
+        lowered = {k.lower() for k in headers}
+        headers["X-Content-Type-Options"] = "nosniff"
+        if "cache-control" not in lowered:
+            headers["Cache-Control"] = self._cache_control
+        request_id = (event.get("requestContext") or {}).get("requestId")
+        if request_id:
+            headers["X-Request-Id"] = request_id
+        return response
+
+    def _register_error_handlers(self) -> None:
+        @self.exception_handler(errors.ApiError)
+        def _api_error(exc: errors.ApiError) -> Response:
+            return error_response(exc)
+
+        @self.exception_handler(RequestValidationError)
+        def _validation(exc: RequestValidationError) -> Response:
+            return error_response(validation_error(exc))
+
+        @self.not_found
+        def _no_route(_exc: NotFoundError) -> Response:
+            event = self.current_event
+            allowed = allowed_methods(event.path)
+            if allowed:
+                return error_response(errors.MethodNotAllowed(
+                    f"{event.http_method} is not allowed on {event.path}.",
+                    headers={"Allow": ", ".join(allowed)}))
+            return error_response(errors.NotFound(f"No route for {event.http_method} {event.path}."))
+
+        @self.exception_handler([ClientError, PynamoDBException, BotoCoreError])
+        def _aws_error(exc: Exception) -> Response:
+            code = aws_error_code(exc)
+            logger.exception("AWS call failed", extra={"aws_error_code": code})
+            if code in _RETRYABLE_AWS_CODES or isinstance(exc, BotoCoreError):
+                return error_response(errors.ServiceUnavailable())
+            return error_response(errors.InternalError())
+
+        @self.exception_handler(Exception)
+        def _unexpected(exc: Exception) -> Response:
+            # Last line of defence: log the trace, answer the envelope, never leak internals.
+            logger.exception("Unhandled error")
+            return error_response(errors.InternalError())

@@ -1,0 +1,22 @@
+"""Every (method, path) the HTTP API serves, as declared in template.yaml.
+
+The `$default` route needs this to tell "unknown path" (404) from "wrong
+method" (405 with Allow). tests/test_template.py fails when it drifts from
+the template, so it cannot go stale.
+"""
+import re
+
+ROUTES: dict[str, tuple[str, ...]] = {
+    "/courses": ("GET",),
+    "/courses/{slug}": ("GET",),
+}
+
+_COMPILED = [(re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "$"), methods)
+             for path, methods in ROUTES.items()]
+
+
+def allowed_methods(path: str) -> tuple[str, ...]:
+    for pattern, methods in _COMPILED:
+        if pattern.match(path):
+            return methods
+    return ()

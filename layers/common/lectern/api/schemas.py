@@ -1,0 +1,91 @@
+"""Wire shapes shared by several functions, as pydantic models.
+
+They document the API (the OpenAPI in docs/openapi.json is generated from
+them) and validate what the routes return.
+"""
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Price(BaseModel):
+    amount: int = Field(description="Minor units, e.g. 4900 = $49.00")
+    currency: str = Field(description="Lowercase ISO 4217 code")
+
+
+class CourseSummary(BaseModel):
+    id: str
+    slug: str
+    title: str
+    description: str
+    thumbnail_url: str | None
+    price: Price | None
+    module_count: int
+    lesson_count: int
+
+
+class LessonOutline(BaseModel):
+    id: str
+    slug: str
+    title: str
+    summary: str
+    sort_order: int
+    is_preview: bool
+    resource_count: int
+
+
+class ModuleOutline(BaseModel):
+    id: str
+    title: str
+    sort_order: int
+    lessons: list[LessonOutline]
+
+
+class CourseDetail(CourseSummary):
+    modules: list[ModuleOutline]
+
+
+class CourseList(BaseModel):
+    courses: list[CourseSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
+class CourseDetailEnvelope(BaseModel):
+    course: CourseDetail
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request", 401: "Not signed in", 403: "Not allowed", 404: "Not found",
+    405: "Method not allowed", 409: "Conflict", 410: "Token expired", 422: "Validation failed",
+    429: "Rate limited", 500: "Internal error", 503: "Service unavailable",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, dict[str, Any]]:
+    """OpenAPI `responses` entries (the envelope) for the error statuses a route can answer.
+    422 and 500 are always possible (validation, the last-resort handler), so always listed."""
+    return {
+        status: {"description": _DESCRIPTIONS[status],
+                 "content": {"application/json": {"model": ErrorEnvelope}}}
+        for status in sorted({*statuses, 422, 500})
+    }
+
+
+def api_responses(status: int, model: type[BaseModel] | None, *errors: int,
+                  description: str = "Success") -> dict[int, dict[str, Any]]:
+    """The route's success response plus its error responses, for the `responses=` argument.
+    (Powertools documents only what `responses` lists once it is given.)"""
+    success: dict[str, Any] = {"description": description}
+    if model is not None:
+        success["content"] = {"application/json": {"model": model}}
+    return {status: success, **error_responses(*errors)}

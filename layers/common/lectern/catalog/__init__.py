@@ -1,0 +1,1 @@
+"""Catalog domain: reading the published outline, and shaping it for the API."""

@@ -1,0 +1,100 @@
+"""Grant, revoke and check entitlements.
+
+There is one entitlement item per (user, course). Grant and revoke are
+conditional updates of its `status`, written in one transaction with a
+history record, so:
+- a second grant while active changes nothing (one active entitlement);
+- a revoke only applies to the grant it names (a refund of an old order
+  cannot take away access bought with a newer one);
+- a purchase grant can require its order to still be `paid` in the same
+  transaction, so a refund racing a late grant cannot leave access behind.
+"""
+from dataclasses import dataclass
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from lectern.clock import iso
+from lectern.ids import new_id
+from lectern.models.base import transaction
+from lectern.models.entitlements import ACTIVE, REVOKED, Entitlement, EntitlementHistory, user_pk
+from lectern.models.orders import PAID, Order
+
+
+@dataclass
+class Change:
+    changed: bool
+    entitlement: Entitlement | None = None
+
+
+def _history(user_id: str, course_id: str, action: str, reason: str, actor: str,
+             order_id: str | None, at: str) -> EntitlementHistory:
+    return EntitlementHistory(user_pk(user_id), f"HIST#{course_id}#{new_id()}", user_id=user_id,
+                              course_id=course_id, action=action, reason=reason, actor=actor,
+                              order_id=order_id, at=at)
+
+
+def get(user_id: str, course_id: str) -> Entitlement | None:
+    pk, sk = Entitlement.key(user_id, course_id)
+    try:
+        return Entitlement.get(pk, sk, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def is_active(user_id: str, course_id: str) -> bool:
+    entitlement = get(user_id, course_id)
+    return entitlement is not None and entitlement.status == ACTIVE
+
+
+def grant(user_id: str, course_id: str, course_slug: str, *, reason: str, actor: str,
+          order_id: str | None = None, require_paid_order: bool = True) -> Change:
+    """Make the entitlement active. No-op (changed=False) if it already is, or
+    (for a purchase) if the order is no longer paid when the write lands."""
+    now = iso()
+    pk, sk = Entitlement.key(user_id, course_id)
+    entitlement = Entitlement(pk, sk, id=new_id(), user_id=user_id, course_id=course_id,
+                              course_slug=course_slug, order_id=order_id,
+                              source="purchase" if order_id else "operator", status=ACTIVE, granted_at=now)
+    try:
+        with transaction() as write:
+            write.save(entitlement, condition=Entitlement.pk.does_not_exist() | (Entitlement.status == REVOKED))
+            write.save(_history(user_id, course_id, "grant", reason, actor, order_id, now))
+            if order_id and require_paid_order:
+                order_key = Order.key(order_id)
+                write.condition_check(Order, order_key[0], order_key[1], condition=Order.status == PAID)
+    except TransactWriteError as exc:
+        if exc.cause_response_code == "TransactionCanceledException":
+            return Change(changed=False, entitlement=get(user_id, course_id))
+        raise
+    return Change(changed=True, entitlement=entitlement)
+
+
+def revoke(user_id: str, course_id: str, *, reason: str, actor: str, order_id: str | None = None) -> Change:
+    """Revoke the active entitlement; with `order_id`, only if it was granted by that order."""
+    now = iso()
+    current = get(user_id, course_id)
+    if current is None or current.status != ACTIVE:
+        return Change(changed=False, entitlement=current)
+    condition = (Entitlement.status == ACTIVE) & (Entitlement.id == current.id)
+    if order_id is not None:
+        condition &= Entitlement.order_id == order_id
+    try:
+        with transaction() as write:
+            write.update(current, actions=[Entitlement.status.set(REVOKED), Entitlement.revoked_at.set(now),
+                                           Entitlement.revoke_reason.set(reason)], condition=condition)
+            write.save(_history(user_id, course_id, "revoke", reason, actor, order_id, now))
+    except TransactWriteError as exc:
+        if exc.cause_response_code == "TransactionCanceledException":
+            return Change(changed=False, entitlement=get(user_id, course_id))
+        raise
+    current.status, current.revoked_at, current.revoke_reason = REVOKED, now, reason
+    return Change(changed=True, entitlement=current)
+
+
+def active_for_user(user_id: str) -> list[Entitlement]:
+    return [e for e in Entitlement.query(user_pk(user_id), Entitlement.sk.startswith("ENT#"))
+            if e.status == ACTIVE]
+
+
+def history(user_id: str) -> list[EntitlementHistory]:
+    return list(EntitlementHistory.query(user_pk(user_id), EntitlementHistory.sk.startswith("HIST#")))

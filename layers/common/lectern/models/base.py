@@ -1,0 +1,41 @@
+"""What every Lectern table model shares: region, generic pk/sk keys, timeouts."""
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.models import Model
+
+from lectern import config
+
+
+def meta(variable: str, logical_id: str) -> type:
+    """A PynamoDB Meta for the table whose name the template passes in `variable`."""
+
+    class Meta:
+        table_name = config.table_name(variable, logical_id)
+        region = config.region()
+        # Fail fast inside a Lambda's time budget; the caller answers 503 and the client retries.
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 4
+        max_retry_attempts = 2
+
+    return Meta
+
+
+class KeyedModel(Model):
+    """Base for items of the single-purpose tables: generic `pk`/`sk` strings."""
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+_connection = None
+
+
+def transaction():
+    """A PynamoDB TransactWrite on one shared connection (creating a client per call is slow)."""
+    global _connection
+    from pynamodb.connection import Connection
+    from pynamodb.transactions import TransactWrite
+
+    if _connection is None:
+        _connection = Connection(region=config.region(), connect_timeout_seconds=2,
+                                 read_timeout_seconds=4, max_retry_attempts=2)
+    return TransactWrite(connection=_connection)

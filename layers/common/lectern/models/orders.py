@@ -1,0 +1,111 @@
+"""Orders table: orders, order_items, and the unique lookups that point at them.
+
+- order:            pk = ORDER#<id>, sk = ORDER      gsi1: USER#<user_id> / <created_at> once bound to a user
+- order item:       pk = ORDER#<id>, sk = ITEM#<course_id>
+- refund record:    pk = ORDER#<id>, sk = REFUND#<stripe refund id>
+- session lookup:   pk = CHECKOUT#<checkout session id>, sk = CHECKOUT (uniqueness of the session id)
+- intent lookup:    pk = PAYMENT_INTENT#<id>, sk = PAYMENT_INTENT (refund and dispute events → order)
+
+Money fields are written once, when the order is created or paid, and never
+changed: refunds and disputes are recorded beside them.
+"""
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from lectern.models.base import KeyedModel, meta
+
+_META = meta("ORDERS_TABLE", "OrdersTable")
+
+PENDING, PAID, FAILED, REFUNDED = "pending", "paid", "failed", "refunded"
+# The only transitions an order may make; every write states its "from" as a condition.
+TRANSITIONS = {PENDING: {PAID, FAILED}, PAID: {REFUNDED}, FAILED: set(), REFUNDED: set()}
+
+
+def order_pk(order_id: str) -> str:
+    return f"ORDER#{order_id}"
+
+
+class OrdersByUser(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class Order(KeyedModel):
+    Meta = _META
+
+    id = UnicodeAttribute()
+    status = UnicodeAttribute(default=PENDING)
+    email = UnicodeAttribute()
+    user_id = UnicodeAttribute(null=True)
+    checkout_session_id = UnicodeAttribute(null=True)
+    payment_intent_id = UnicodeAttribute(null=True)
+    promotion_code = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute()
+    subtotal_amount = NumberAttribute()
+    discount_amount = NumberAttribute(default=0)
+    total_amount = NumberAttribute()
+    amount_refunded = NumberAttribute(default=0)
+    dispute_status = UnicodeAttribute(null=True)  # needs_response | won | lost …
+    created_at = UnicodeAttribute()
+    paid_at = UnicodeAttribute(null=True)
+    failed_at = UnicodeAttribute(null=True)
+    refunded_at = UnicodeAttribute(null=True)
+    receipt_sent_at = UnicodeAttribute(null=True)
+    claim_sent_at = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    by_user = OrdersByUser()
+
+    @staticmethod
+    def key(order_id: str) -> tuple[str, str]:
+        return order_pk(order_id), "ORDER"
+
+
+class OrderItem(KeyedModel):
+    Meta = _META
+
+    order_id = UnicodeAttribute()
+    course_id = UnicodeAttribute()
+    course_slug = UnicodeAttribute()
+    course_title = UnicodeAttribute()
+    unit_amount = NumberAttribute()
+    quantity = NumberAttribute(default=1)
+    currency = UnicodeAttribute()
+
+    @staticmethod
+    def key(order_id: str, course_id: str) -> tuple[str, str]:
+        return order_pk(order_id), f"ITEM#{course_id}"
+
+
+class RefundRecord(KeyedModel):
+    Meta = _META
+
+    order_id = UnicodeAttribute()
+    stripe_refund_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class CheckoutSessionRef(KeyedModel):
+    Meta = _META
+
+    order_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(checkout_session_id: str) -> tuple[str, str]:
+        return f"CHECKOUT#{checkout_session_id}", "CHECKOUT"
+
+
+class PaymentIntentRef(KeyedModel):
+    Meta = _META
+
+    order_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(payment_intent_id: str) -> tuple[str, str]:
+        return f"PAYMENT_INTENT#{payment_intent_id}", "PAYMENT_INTENT"

@@ -1,0 +1,74 @@
+"""Users table: users, their unique emails, emailed tokens and login throttles.
+
+- user:            pk = USER#<id>,        sk = PROFILE
+- email claim:     pk = EMAIL#<email>,    sk = EMAIL   (uniqueness: written with the user in one transaction)
+- one-time token:  pk = TOKEN#<sha256>,   sk = TOKEN   (claim, verify, reset, refresh; only the hash is stored)
+- login throttle:  pk = THROTTLE#<email>, sk = LOGIN   (expires through `expires_at_epoch`, the table's TTL)
+"""
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+
+from lectern.models.base import KeyedModel, meta
+
+_META = meta("USERS_TABLE", "UsersTable")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class User(KeyedModel):
+    Meta = _META
+
+    id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    password_hash = UnicodeAttribute(null=True)  # None: created by a guest purchase, not claimed yet
+    email_verified = BooleanAttribute(default=False)
+    created_via = UnicodeAttribute(default="register")  # register | guest_checkout | operator
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(user_id: str) -> tuple[str, str]:
+        return f"USER#{user_id}", "PROFILE"
+
+
+class EmailClaim(KeyedModel):
+    """Exists iff an account owns the email: the uniqueness rule as a DynamoDB condition."""
+
+    Meta = _META
+
+    user_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(email: str) -> tuple[str, str]:
+        return f"EMAIL#{normalize_email(email)}", "EMAIL"
+
+
+class OneTimeToken(KeyedModel):
+    Meta = _META
+
+    purpose = UnicodeAttribute()  # claim | verify_email | reset_password | refresh
+    user_id = UnicodeAttribute()
+    family_id = UnicodeAttribute(null=True)  # refresh-token rotation family
+    order_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+    used_at = UnicodeAttribute(null=True)
+    expires_at_epoch = NumberAttribute(null=True)  # TTL: DynamoDB removes it some time after expiry
+
+    @staticmethod
+    def key(token_hash: str) -> tuple[str, str]:
+        return f"TOKEN#{token_hash}", "TOKEN"
+
+
+class LoginThrottle(KeyedModel):
+    Meta = _META
+
+    failures = NumberAttribute(default=0)
+    expires_at_epoch = NumberAttribute()
+
+    @staticmethod
+    def key(email: str) -> tuple[str, str]:
+        return f"THROTTLE#{normalize_email(email)}", "LOGIN"

@@ -1,0 +1,2 @@
+"""Payments: Stripe Checkout, webhook fulfillment, refunds and disputes.
+Only the checkout and webhook functions (and operator commands) import it."""

@@ -1,0 +1,59 @@
+"""What a function imports at cold start is what it pays for on every cold start.
+
+Each check runs in a fresh interpreter. Modules that boto3 itself loads on
+this machine (botocore pulls in `cryptography` when pyOpenSSL is installed,
+as it is in the dev venv but not in the layer) are the floor, not the
+handler's doing, so they are subtracted.
+"""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lectern_dev import template as tpl
+
+AUTH_AND_PAYMENT_PACKAGES = ["stripe", "jwt", "argon2", "cryptography", "lectern.payments", "lectern.accounts"]
+
+_IMPORT_HANDLER = """
+import importlib.util, json, sys
+module_spec = importlib.util.spec_from_file_location("handler_module", {path!r})
+module = importlib.util.module_from_spec(module_spec)
+module_spec.loader.exec_module(module)
+print(json.dumps(sorted(sys.modules)))
+"""
+_FLOOR = """
+import json, sys, boto3
+boto3.client("dynamodb")
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _modules(code: str) -> set[str]:
+    env = {"PYTHONPATH": "layers/common", "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tpl.REPO_ROOT, capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def modules_added_by(logical_id: str) -> set[str]:
+    spec = tpl.functions()[logical_id]
+    return _modules(_IMPORT_HANDLER.format(path=str(spec.code_dir / f"{spec.module}.py"))) - _modules(_FLOOR)
+
+
+def _loaded(modules: set[str], package: str) -> bool:
+    return any(m == package or m.startswith(package + ".") for m in modules)
+
+
+def test_catalog_function_loads_no_payment_auth_or_crypto_package():
+    added = modules_added_by("CatalogFunction")
+    assert _loaded(added, "lectern.catalog"), "the check must see the handler's own imports"
+    loaded = [package for package in AUTH_AND_PAYMENT_PACKAGES if _loaded(added, package)]
+    assert loaded == []
+
+
+@pytest.mark.parametrize("logical_id", sorted(tpl.functions()))
+def test_stripe_is_imported_only_by_functions_that_call_stripe(logical_id):
+    calls_stripe = {"CheckoutFunction", "StripeWebhookFunction"}
+    assert _loaded(modules_added_by(logical_id), "stripe") == (logical_id in calls_stripe)

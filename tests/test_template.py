@@ -1,0 +1,54 @@
+"""template.yaml is the source of truth: check what depends on it agrees with it."""
+import json
+import os
+import subprocess
+import sys
+
+from lectern.api.routes import ROUTES
+from lectern_dev import template as tpl
+
+
+def test_route_table_matches_the_template():
+    declared: dict[str, set[str]] = {}
+    for spec in tpl.functions().values():
+        for method, path in spec.http_routes:
+            if path != "$default":
+                declared.setdefault(path, set()).add(method)
+    assert {path: set(methods) for path, methods in ROUTES.items()} == declared
+
+
+def test_exactly_one_default_route_and_it_answers_with_the_envelope():
+    defaults = [(spec.logical_id, method) for spec in tpl.functions().values()
+                for method, path in spec.http_routes if path == "$default"]
+    assert defaults == [("CatalogFunction", "ANY")]
+
+
+def test_every_function_has_a_sample_event_for_sam_local_invoke():
+    events = sorted(p.name for p in (tpl.REPO_ROOT / "events").glob("*.json"))
+    for spec in tpl.functions().values():
+        folder = spec.code_dir.name
+        assert any(name.startswith(folder) for name in events), f"no events/{folder}*.json for {spec.logical_id}"
+    for name in events:
+        event = json.loads((tpl.REPO_ROOT / "events" / name).read_text())
+        assert event.get("version") == "2.0" and "requestContext" in event, name
+
+
+def test_every_table_variable_a_function_reads_names_a_template_table():
+    tables = set(tpl.resources_of_type(tpl.load(), "AWS::DynamoDB::Table"))
+    for spec in tpl.functions().values():
+        for key, value in spec.environment.items():
+            if key.endswith("_TABLE"):
+                assert value in tables, (spec.logical_id, key, value)
+
+
+def test_tables_keep_data_when_the_stack_goes():
+    for name, resource in tpl.resources_of_type(tpl.load(), "AWS::DynamoDB::Table").items():
+        assert resource.get("DeletionPolicy") == "Retain", name
+        assert resource["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], name
+
+
+def test_openapi_document_is_generated_from_the_code():
+    result = subprocess.run([sys.executable, "-m", "lectern_dev.openapi", "--check"], cwd=tpl.REPO_ROOT,
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": "layers/common:devtools"})
+    assert result.returncode == 0, result.stderr
