@@ -3,7 +3,7 @@
 Runs one function of template.yaml in this process with an event file and
 prints its response as `sam local invoke` does (the response JSON on stdout,
 logs on stderr). AWS is, in order: AWS_ENDPOINT_URL if set; the running
-local stack's embedded AWS (127.0.0.1:4566); else a fresh embedded one with
+local stack's embedded AWS (127.0.0.1:$LECTERN_AWS_PORT, default 4566); else a fresh embedded one with
 the tables, bucket and demo catalog.
 """
 import argparse
@@ -38,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     set_default_aws_environment()
     moto_server = None
     if not os.environ.get("AWS_ENDPOINT_URL"):
-        if _listening(DEFAULT_AWS_PORT):
-            os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{DEFAULT_AWS_PORT}"
+        stack_port = int(os.environ.get("LECTERN_AWS_PORT") or DEFAULT_AWS_PORT)
+        if _listening(stack_port):
+            os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{stack_port}"
         else:
             from moto.server import ThreadedMotoServer
 

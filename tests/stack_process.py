@@ -1,0 +1,61 @@
+"""Start the real local stack (`python -m lectern_dev.stack`) as a child process on free loopback ports."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class StackProcess:
+    def __init__(self, tmp_dir: Path, extra_env: dict[str, str] | None = None):
+        self.info_file = tmp_dir / "stack.json"
+        self.log_file = tmp_dir / "stack.log"
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("AWS_", "STRIPE_", "LECTERN_", "POWERTOOLS_"))}
+        env.update({
+            "PYTHONPATH": "layers/common:devtools",
+            "LECTERN_API_PORT": str(free_port()), "LECTERN_WEBHOOK_PORT": str(free_port()),
+            "LECTERN_DEV_PORT": str(free_port()), "LECTERN_STRIPE_PORT": str(free_port()),
+            "LECTERN_AWS_PORT": str(free_port()), "LECTERN_WEB_PORT": str(free_port()),
+            **(extra_env or {}),
+        })
+        self.env = env
+        self.process: subprocess.Popen | None = None
+        self.urls: dict[str, str] = {}
+
+    def start(self, timeout: float = 60) -> "StackProcess":
+        log = self.log_file.open("w")
+        self.process = subprocess.Popen([sys.executable, "-m", "lectern_dev.stack", "--info-file", str(self.info_file)],
+                                        cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.info_file.exists() and self.info_file.read_text():
+                self.urls = json.loads(self.info_file.read_text())
+                return self
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"local stack did not start:\n{self.log_file.read_text()[-4000:]}")
+
+    def stop(self, timeout: float = 15) -> int | None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        return self.process.returncode if self.process else None
