@@ -70,3 +70,13 @@ class Api:
 @pytest.fixture
 def api(aws, runner):
     return Api(runner)
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory):
+    """The real local stack (`make dev`'s process) on free loopback ports, shared by the HTTP tests."""
+    from stack_process import StackProcess
+
+    stack = StackProcess(tmp_path_factory.mktemp("stack")).start()
+    yield stack
+    stack.stop()

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from lectern_dev import template as tpl
+from lectern_dev.dev_keys import local_secrets_environment
 from lectern_dev.stack import DEFAULT_AWS_PORT, DEMO_CATALOG, set_default_aws_environment
 
 
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     event = json.loads(args.event.read_text())
 
     set_default_aws_environment()
+    for name, value in local_secrets_environment().items():
+        os.environ.setdefault(name, value)
     moto_server = None
     if not os.environ.get("AWS_ENDPOINT_URL"):
         stack_port = int(os.environ.get("LECTERN_AWS_PORT") or DEFAULT_AWS_PORT)

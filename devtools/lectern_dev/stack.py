@@ -9,6 +9,7 @@ SAM CLI's local API Gateway, handlers in-process), the webhook function URL
 and the dev pages. Stops cleanly on Ctrl-C or SIGTERM.
 """
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 from lectern_dev import template as tpl
+from lectern_dev.dev_keys import local_secrets_environment
 
 DEMO_CATALOG = tpl.REPO_ROOT / "catalog" / "demo.yaml"
 # `make invoke` finds a running stack's embedded AWS here.
@@ -64,7 +66,8 @@ class LocalStack:
         self._start_aws()
         self._start_stripe()
         os.environ.setdefault("FRONTEND_URL", f"http://{self.host}:{self.frontend_port}")
-        os.environ.setdefault("AUTH_SIGNING_KEY", secrets.token_urlsafe(48))
+        for name, value in local_secrets_environment().items():
+            os.environ.setdefault(name, value)
 
         from lectern_dev import aws_resources
 
@@ -99,8 +102,12 @@ class LocalStack:
             return
         webhook_secret = os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_" + secrets.token_hex(16))
         api_key = os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_lectern")
+        from lectern.payments.webhook import SUBSCRIBED_EVENTS
+
+        # Like a real endpoint subscription: only the event types the webhook handles are sent.
         self._stripe = StripeEmulator(host=self.host, port=_port("LECTERN_STRIPE_PORT", 12111),
-                                      webhook_url=webhook_url, webhook_secret=webhook_secret, api_key=api_key)
+                                      webhook_url=webhook_url, webhook_secret=webhook_secret, api_key=api_key,
+                                      enabled_events=SUBSCRIBED_EVENTS)
         self._stripe.start()
         os.environ["STRIPE_API_BASE"] = self._stripe.base_url
         self.urls["stripe"] = self._stripe.base_url
@@ -135,6 +142,11 @@ class LocalStack:
         self._servers.append(pages)
         self.urls["mailbox"] = f"{pages.url}/mailbox"
         self.urls["docs"] = f"{pages.url}/docs"
+        from lectern_dev.web_server import create_app as storefront
+
+        web = BackgroundServer("web", storefront(api.url), self.host, self.frontend_port).start()
+        self._servers.append(web)
+        self.urls["web"] = web.url
 
     # ---------------------------------------------------------------- stop
     def stop(self) -> None:
@@ -149,8 +161,8 @@ class LocalStack:
             self._moto = None
 
     def banner(self) -> str:
-        labels = [("api", "HTTP API"), ("webhook", "Stripe webhook (function URL)"), ("docs", "API docs"),
-                  ("mailbox", "Dev mailbox"), ("stripe", "Stripe emulator"),
+        labels = [("web", "Storefront"), ("api", "HTTP API"), ("webhook", "Stripe webhook (function URL)"),
+                  ("docs", "API docs"), ("mailbox", "Dev mailbox"), ("stripe", "Stripe emulator"),
                   ("stripe_dashboard", "Stripe dashboard"), ("aws", "AWS endpoint")]
         lines = [f"Lectern local stack ready in {self.startup_seconds:.1f}s"]
         lines += [f"  {label:<30} {self.urls[key]}" for key, label in labels if key in self.urls]
@@ -162,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run Lectern locally: embedded AWS, Stripe emulator, HTTP API.")
     parser.add_argument("--catalog", type=Path, default=DEMO_CATALOG, help="catalog YAML to apply at start")
     parser.add_argument("--no-catalog", action="store_true", help="start with empty tables")
+    parser.add_argument("--info-file", type=Path, help="write the stack's URLs as JSON here once it is ready "
+                                                        "(for scripts and test harnesses)")
     args = parser.parse_args(argv)
 
     stack = LocalStack(api_port=_port("LECTERN_API_PORT", 3000), webhook_port=_port("LECTERN_WEBHOOK_PORT", 3001),
@@ -181,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop()
         raise
     print(stack.banner(), flush=True)
+    if args.info_file:
+        args.info_file.write_text(json.dumps({**stack.urls, "pid": os.getpid()}))
     while not stopping.wait(0.5):
         pass
     print("Stopping…", flush=True)

@@ -6,13 +6,15 @@ the contract's envelope, so no route can answer a bare 500 or a stack trace.
 """
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
+from lectern import config
 from lectern.api import errors
 from lectern.api.routes import allowed_methods
 from lectern.observability import logger
@@ -62,10 +64,23 @@ def validation_error(exc: RequestValidationError) -> errors.ApiError:
     return errors.ValidationFailed(details=details)
 
 
+def frontend_origin() -> str:
+    """The storefront's origin (scheme://host[:port]) from FRONTEND_URL: the one origin CORS allows."""
+    parts = urlsplit(config.frontend_url())
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def cors_config() -> CORSConfig:
+    """CORS for the storefront only. The HTTP API has no CORS configuration of its own, so a browser's
+    preflight (OPTIONS) reaches the `$default` route's function, whose resolver answers it (204)."""
+    return CORSConfig(allow_origin=frontend_origin(), allow_headers=["Authorization", "Content-Type"], max_age=600)
+
+
 class LecternResolver(APIGatewayHttpResolver):
     """APIGatewayHttpResolver that stamps the contract's headers on every answer."""
 
     def __init__(self, cache_control: str = "no-store", **kwargs: Any):
+        kwargs.setdefault("cors", cors_config())
         super().__init__(enable_validation=True, **kwargs)
         self._cache_control = cache_control
         self._register_error_handlers()
@@ -73,6 +88,16 @@ class LecternResolver(APIGatewayHttpResolver):
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         response = super().resolve(event, context)
         headers = response.setdefault("headers", {})
+        if self._cors is not None:
+            # The answer depends on the Origin header (CORS headers only for the storefront's origin).
+            headers["Vary"] = "Origin"
+            http = (event.get("requestContext") or {}).get("http") or {}
+            if http.get("method") == "OPTIONS" and "Access-Control-Allow-Methods" in headers:
+                # A preflight: name the methods the template routes for this path (any function's),
+                # not just the ones this function serves.
+                methods = allowed_methods(event.get("rawPath") or http.get("path") or "")
+                if methods:
+                    headers["Access-Control-Allow-Methods"] = ",".join(sorted({*methods, "OPTIONS"}))
         lowered = {k.lower() for k in headers}
         headers["X-Content-Type-Options"] = "nosniff"
         if "cache-control" not in lowered:

@@ -9,6 +9,22 @@ import re
 ROUTES: dict[str, tuple[str, ...]] = {
     "/courses": ("GET",),
     "/courses/{slug}": ("GET",),
+    "/auth/register": ("POST",),
+    "/auth/login": ("POST",),
+    "/auth/refresh": ("POST",),
+    "/auth/logout": ("POST",),
+    "/auth/verify-email": ("POST",),
+    "/auth/password/forgot": ("POST",),
+    "/auth/password/reset": ("POST",),
+    "/auth/claim": ("POST",),
+    "/me": ("GET",),
+    "/me/courses": ("GET",),
+    "/me/orders": ("GET",),
+    "/learn/{course_slug}": ("GET",),
+    "/learn/{course_slug}/lessons/{lesson_slug}": ("GET",),
+    "/resources/{resource_id}/download": ("GET",),
+    "/checkout": ("POST",),
+    "/checkout/{checkout_session_id}": ("GET",),
 }
 
 _COMPILED = [(re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "$"), methods)

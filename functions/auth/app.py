@@ -1,0 +1,143 @@
+"""Auth function: /auth/* (register, login, refresh, logout, verify, forgot, reset, claim).
+
+Thin handler: the pydantic models below are the wire contract (and the
+OpenAPI); lectern.accounts.service does the work.
+"""
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from lectern.accounts import service, sessions
+from lectern.accounts.schemas import TokenResponse, UserEnvelope
+from lectern.api.app import LecternResolver
+from lectern.api.schemas import api_responses
+from lectern.observability import logger, metrics, tracer
+
+app = LecternResolver()
+
+# No email-validator in the layer: a deliberately loose shape check; the verification email proves the rest.
+Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3, max_length=254,
+                                         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Password = Annotated[str, Field(min_length=1, max_length=1024, description="Checked against the password policy "
+                                "(10–128 characters, at least two of lowercase/uppercase/digits/symbols, "
+                                "not the email address); a failure is a 422 with `details.password`.")]
+RawToken = Annotated[str, Field(min_length=1, max_length=512, description="The token from the emailed link")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class RegisterRequest(_Request):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    email: Email
+    password: Password
+
+
+class LoginRequest(_Request):
+    email: Email
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class RefreshTokenRequest(_Request):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class EmailedTokenRequest(_Request):
+    token: RawToken
+
+
+class ForgotPasswordRequest(_Request):
+    email: Email
+
+
+class ResetPasswordRequest(_Request):
+    token: RawToken
+    password: Password
+
+
+class ClaimRequest(_Request):
+    token: RawToken
+    password: Password
+    name: Name | None = None
+
+
+class ForgotPasswordAccepted(BaseModel):
+    message: str
+
+
+_TAGS = ["Accounts"]
+
+
+@app.post("/auth/register", status_code=201, summary="Create an account and send a verification email",
+          tags=_TAGS, responses=api_responses(201, TokenResponse, 400, 409, 503, description="Signed up and in"))
+def register(body: Annotated[RegisterRequest, Body()]) -> TokenResponse:
+    """409 `email_taken` when the email has an account; if that account came from a guest
+    purchase and has no password yet, a fresh claim link is emailed to it instead."""
+    return TokenResponse.model_validate(service.register(body.name, body.email, body.password))
+
+
+@app.post("/auth/login", summary="Sign in with email and password", tags=_TAGS,
+          responses=api_responses(200, TokenResponse, 400, 401, 429, 503, description="Signed in"))
+def login(body: Annotated[LoginRequest, Body()]) -> TokenResponse:
+    """One answer, 401 `invalid_credentials`, for an unknown email, a wrong password and an
+    account without a password. Five failures for one email within 15 minutes → 429."""
+    return TokenResponse.model_validate(service.login(body.email, body.password))
+
+
+@app.post("/auth/refresh", summary="Exchange a refresh token for new tokens", tags=_TAGS,
+          responses=api_responses(200, TokenResponse, 400, 401, 503, description="New tokens"))
+def refresh(body: Annotated[RefreshTokenRequest, Body()]) -> TokenResponse:
+    """Rotates the refresh token. Presenting one that was already used signs out every
+    device of that session (401)."""
+    return TokenResponse.model_validate(sessions.rotate(body.refresh_token))
+
+
+@app.post("/auth/logout", status_code=204, summary="End the session of a refresh token", tags=_TAGS,
+          responses=api_responses(204, None, 400, 503, description="Signed out (also for an unknown or used token)"))
+def logout(body: Annotated[RefreshTokenRequest, Body()]):  # 204: no body, so no return model
+    sessions.end(body.refresh_token)
+    return Response(status_code=204)
+
+
+@app.post("/auth/verify-email", summary="Confirm the email address with the emailed token", tags=_TAGS,
+          responses=api_responses(200, UserEnvelope, 400, 410, 503, description="Email verified"))
+def verify_email(body: Annotated[EmailedTokenRequest, Body()]) -> UserEnvelope:
+    """400 `bad_request` for an unknown or used token, 410 `token_expired` for an expired one."""
+    return UserEnvelope.model_validate(service.verify_email(body.token))
+
+
+@app.post("/auth/password/forgot", status_code=202, summary="Email a password-reset link", tags=_TAGS,
+          responses=api_responses(202, ForgotPasswordAccepted, 400, 503, description="Accepted (always)"))
+def forgot_password(body: Annotated[ForgotPasswordRequest, Body()]) -> ForgotPasswordAccepted:
+    """Always 202: whether the email has an account is not revealed."""
+    service.forgot_password(body.email)
+    return ForgotPasswordAccepted(
+        message="If an account exists for this email, a link to reset the password is on its way.")
+
+
+@app.post("/auth/password/reset", summary="Set a new password with the emailed token", tags=_TAGS,
+          responses=api_responses(200, TokenResponse, 400, 410, 503, description="Password set, signed in"))
+def reset_password(body: Annotated[ResetPasswordRequest, Body()]) -> TokenResponse:
+    """Signs out every other session. 400 for an unknown or used token, 410 for an expired one,
+    422 when the password does not meet the policy (the link stays usable)."""
+    return TokenResponse.model_validate(service.reset_password(body.token, body.password))
+
+
+@app.post("/auth/claim", summary="Claim the account a guest purchase created", tags=_TAGS,
+          responses=api_responses(200, TokenResponse, 400, 409, 410, 503, description="Account claimed, signed in"))
+def claim(body: Annotated[ClaimRequest, Body()]) -> TokenResponse:
+    """Sets the first password and verifies the email; the purchases are already in the library.
+    400 for an unknown or used token, 410 expired, 409 `conflict` if the account already has a password."""
+    return TokenResponse.model_validate(service.claim(body.token, body.password, body.name))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return app.resolve(event, context)

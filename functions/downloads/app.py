@@ -1,0 +1,49 @@
+"""Download function: GET /resources/{resource_id}/download → presigned S3 URL.
+
+At most two DynamoDB requests when access is granted (lectern.learning.downloads).
+"""
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+
+from lectern.api.app import LecternResolver
+from lectern.api.auth import SIGNED_IN, document_bearer_auth, require_user_id
+from lectern.api.schemas import api_responses
+from lectern.learning import downloads
+from lectern.learning.schemas import DownloadLink
+from lectern.observability import logger, metrics, tracer
+
+app = LecternResolver(cache_control="no-store")
+document_bearer_auth(app)
+
+ResourceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]
+
+
+def _wants_json() -> bool:
+    return "application/json" in (app.current_event.headers.get("accept") or "").lower()
+
+
+@app.get("/resources/<resource_id>/download", summary="Download a lesson resource", tags=["Learner"],
+         security=SIGNED_IN,
+         responses={
+             **api_responses(200, DownloadLink, 401, 403, 404, 503,
+                             description="With `Accept: application/json`: the presigned URL as JSON"),
+             302: {"description": "Redirect (`Location`) to a presigned S3 URL valid for at most 300 s that "
+                                  "downloads as an attachment named after the resource"}})
+def download(resource_id: ResourceId):  # 302 or 200: both documented in `responses` above
+    """Every attempt, granted or denied, is written to the user's access audit."""
+    resource = downloads.authorize_download(require_user_id(app), resource_id)
+    link = downloads.presigned_link(resource)
+    if _wants_json():
+        return Response(status_code=200, content_type="application/json",
+                        body=DownloadLink(**link).model_dump())
+    return Response(status_code=302, headers={"Location": link["url"]}, body="")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return app.resolve(event, context)

@@ -1,0 +1,69 @@
+"""Learner function: /me, /me/courses, /me/orders, /learn/{course_slug}[/lessons/{lesson_slug}].
+
+Every route but preview lessons needs a signed-in user (lectern.api.auth);
+every answer is personal, so nothing may be cached (`no-store`).
+"""
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+
+from lectern.accounts.schemas import UserEnvelope
+from lectern.api.app import LecternResolver
+from lectern.api.auth import SIGNED_IN, SIGNED_IN_OPTIONAL, document_bearer_auth, require_user_id
+from lectern.api.schemas import api_responses
+from lectern.learning import learn, library
+from lectern.learning.schemas import LearnerCourseEnvelope, LessonPlayerEnvelope, Library, OrderHistory
+from lectern.observability import logger, metrics, tracer
+
+app = LecternResolver(cache_control="no-store")
+document_bearer_auth(app)
+
+Slug = Annotated[str, Path(max_length=100)]
+_TAGS = ["Learner"]
+
+
+@app.get("/me", summary="The signed-in user", tags=_TAGS, security=SIGNED_IN,
+         responses=api_responses(200, UserEnvelope, 401, 503))
+def me() -> UserEnvelope:
+    return UserEnvelope.model_validate(library.me(require_user_id(app)))
+
+
+@app.get("/me/courses", summary="Courses the user may open (active entitlements to published courses)",
+         tags=_TAGS, security=SIGNED_IN, responses=api_responses(200, Library, 401, 503))
+def my_courses() -> Library:
+    return Library.model_validate(library.my_courses(require_user_id(app)))
+
+
+@app.get("/me/orders", summary="The user's orders with their items, newest first", tags=_TAGS,
+         security=SIGNED_IN, responses=api_responses(200, OrderHistory, 401, 503))
+def my_orders() -> OrderHistory:
+    return OrderHistory.model_validate(library.my_orders(require_user_id(app)))
+
+
+@app.get("/learn/<course_slug>", summary="The course player's outline, with each lesson's resources",
+         tags=_TAGS, security=SIGNED_IN, responses=api_responses(200, LearnerCourseEnvelope, 401, 403, 404, 503))
+def learn_course(course_slug: Slug) -> LearnerCourseEnvelope:
+    """403 `not_entitled` without an active entitlement (the body names nothing of the course);
+    404 for an unknown or unpublished course."""
+    user_id = require_user_id(app)
+    return LearnerCourseEnvelope.model_validate(learn.course_for_learner(user_id, course_slug))
+
+
+@app.get("/learn/<course_slug>/lessons/<lesson_slug>", summary="One lesson with a signed playback token",
+         tags=_TAGS, security=SIGNED_IN_OPTIONAL,
+         responses=api_responses(200, LessonPlayerEnvelope, 401, 403, 404, 503))
+def learn_lesson(course_slug: Slug, lesson_slug: Slug) -> LessonPlayerEnvelope:
+    """Preview lessons open without signing in; every other lesson needs an active entitlement.
+    `playback` is null when the lesson has no video. The token lives about an hour."""
+    outline, lesson = learn.find_lesson(course_slug, lesson_slug)
+    if not lesson.is_preview:
+        learn.authorize_lesson(require_user_id(app), outline, lesson)
+    return LessonPlayerEnvelope.model_validate(learn.lesson_view(outline, lesson))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return app.resolve(event, context)

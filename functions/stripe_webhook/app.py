@@ -1,0 +1,61 @@
+"""Stripe webhook function, behind a Lambda function URL (payload 2.0).
+
+Thin handler: take the raw body, verify its signature, hand the event to
+lectern.payments.webhook, answer. 200 tells Stripe "done" (also for
+duplicates and ignored types), 400 "not from Stripe", 500 "retry later".
+"""
+import base64
+import binascii
+import json
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+
+from lectern.api import errors
+from lectern.observability import logger, metrics, tracer
+from lectern.payments import webhook
+
+
+def _answer(status: int, body: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    headers = {"Content-Type": "application/json", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    request_id = (event.get("requestContext") or {}).get("requestId")
+    if request_id:
+        headers["X-Request-Id"] = request_id
+    return {"statusCode": status, "headers": headers, "body": json.dumps(body)}
+
+
+def _raw_body(event: dict[str, Any]) -> str:
+    """The body exactly as Stripe signed it."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise errors.BadRequest("The body is not valid base64 UTF-8.") from None
+    return body
+
+
+def handle(event: dict[str, Any]) -> dict[str, Any]:
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "POST")
+    if method != "POST":
+        raise errors.MethodNotAllowed("Stripe webhooks are POSTed.", headers={"Allow": "POST"})
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    payload = _raw_body(event)
+    stripe_event = webhook.verify(payload, headers.get("stripe-signature"))
+    webhook.apply_event(stripe_event, payload)
+    return {"received": True}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event, context):
+    try:
+        return _answer(200, handle(event), event)
+    except errors.ApiError as exc:
+        response = _answer(exc.status, exc.envelope(), event)
+        response["headers"].update(exc.headers)
+        return response
+    except Exception:  # never a stack trace to the caller; Stripe retries a 500
+        logger.exception("Webhook failed")
+        return _answer(500, errors.InternalError().envelope(), event)

@@ -1,0 +1,81 @@
+"""Entitlement checks for paid content, each one written as an AccessAudit record.
+
+`authorize` is ONE DynamoDB request: a TransactWriteItems that
+  - ConditionChecks the entitlement item `status = active` (strongly consistent,
+    so a revoke is effective on the very next request: nothing is cached),
+  - optionally ConditionChecks that catalog items are still published,
+  - Puts the AccessAudit record with outcome "granted".
+The record exists iff access was granted. When the transaction is cancelled,
+the cancellation reasons say which check failed, and the "denied" record is
+written with one more PutItem (see docs/security.md for why that is the
+design).
+"""
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.models import Model
+
+from lectern.api.errors import NotEntitled, NotFound, ServiceUnavailable
+from lectern.clock import iso
+from lectern.ids import new_id
+from lectern.models.base import transaction
+from lectern.models.entitlements import ACTIVE, AccessAudit, Entitlement, user_pk
+from lectern.observability import logger
+
+GRANTED, DENIED = "granted", "denied"
+LEARN, PLAYBACK, DOWNLOAD = "learn", "playback", "download"
+
+
+@dataclass(frozen=True)
+class MustBePublished:
+    """A catalog item (Course or CourseLesson key) that must still have `is_published = true`."""
+
+    model: type[Model]
+    pk: str
+    sk: str
+
+
+def _audit(user_id: str, action: str, target: str, outcome: str, reason: str | None) -> AccessAudit:
+    return AccessAudit(user_pk(user_id), f"AUDIT#{new_id()}", user_id=user_id, action=action, target=target,
+                       outcome=outcome, reason=reason, at=iso())
+
+
+def record_denial(user_id: str, action: str, target: str, reason: str) -> None:
+    _audit(user_id, action, target, DENIED, reason).save()
+
+
+def authorize(user_id: str, course_id: str, *, action: str, target: str,
+              published: Sequence[MustBePublished] = ()) -> None:
+    """Return when `user_id` may open `target` now; raise NotEntitled (403) or NotFound (404).
+    Either way the attempt is on the user's audit trail."""
+    entitlement_key = Entitlement.key(user_id, course_id)
+    try:
+        with transaction() as write:
+            write.condition_check(Entitlement, *entitlement_key, condition=Entitlement.status == ACTIVE)
+            for item in published:
+                write.condition_check(item.model, item.pk, item.sk,
+                                      condition=item.model.is_published == True)  # noqa: E712 - DynamoDB condition
+            write.save(_audit(user_id, action, target, GRANTED, None))
+        return
+    except TransactWriteError as exc:
+        if exc.cause_response_code != "TransactionCanceledException":
+            raise
+        reasons = [reason.code if reason else None for reason in exc.cancellation_reasons or []]
+    failed = {i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
+    # Condition checks are sent first, in the order added: 0 = entitlement, 1.. = catalog items.
+    if failed & set(range(1, len(published) + 1)):
+        record_denial(user_id, action, target, "not_found")
+        raise NotFound("Nothing was found here.")
+    if 0 in failed:
+        record_denial(user_id, action, target, "not_entitled")
+        raise NotEntitled()
+    # e.g. TransactionConflict with a concurrent grant/revoke: nothing was decided, the client may retry.
+    logger.warning("Access transaction cancelled", extra={"reasons": reasons})
+    raise ServiceUnavailable()
+
+
+def audit_trail(user_id: str, limit: int | None = None) -> list[AccessAudit]:
+    """A user's access audit, newest first (ULID sort keys order by time)."""
+    return list(AccessAudit.query(user_pk(user_id), AccessAudit.sk.startswith("AUDIT#"),
+                                  scan_index_forward=False, limit=limit))

@@ -1,0 +1,71 @@
+"""Lesson resource downloads: find, authorize (audited), presign.
+
+DynamoDB budget: two requests on every path that grants access.
+  1. Query gsi1 `RESOURCE#<id>` → the resource (course, lesson, storage key).
+  2. TransactWriteItems (lectern.learning.access.authorize): entitlement active,
+     course and lesson still published, AccessAudit "granted" put.
+A denial costs one more PutItem (the "denied" audit record).
+"""
+import re
+import unicodedata
+from datetime import timedelta
+from functools import lru_cache
+from urllib.parse import quote
+
+import boto3
+from botocore.config import Config
+
+from lectern import config
+from lectern.api.errors import NotFound
+from lectern.clock import iso, utcnow
+from lectern.learning import access
+from lectern.models.catalog import CatalogItem, Course, CourseLesson, LessonResource, course_pk
+
+URL_SECONDS = 300  # the contract's ceiling: a leaked link dies within five minutes
+_UNSAFE_ASCII = re.compile(r'[^A-Za-z0-9._ ()\[\]+-]')
+# RFC 5987 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~"; everything else is percent-encoded.
+_ATTR_CHARS = "!#$&+-.^_`|~"
+
+
+@lru_cache(maxsize=1)
+def _s3():
+    # SigV4 explicitly: presigned URLs for SSE buckets and every region need it.
+    return boto3.client("s3", region_name=config.region(), config=Config(signature_version="s3v4"))
+
+
+def content_disposition(name: str) -> str:
+    """`attachment` with an ASCII fallback `filename` and the exact UTF-8 `filename*` (RFC 6266/5987)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = " ".join(_UNSAFE_ASCII.sub("_", ascii_name).split()).strip(" .") or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe=_ATTR_CHARS)}"
+
+
+def find_resource(resource_id: str) -> LessonResource | None:
+    for item in CatalogItem.by_gsi1.query(f"RESOURCE#{resource_id}", CatalogItem.gsi1sk == "RESOURCE", limit=1):
+        if isinstance(item, LessonResource):
+            return item
+    return None
+
+
+def authorize_download(user_id: str, resource_id: str) -> LessonResource:
+    target = f"resource/{resource_id}"
+    resource = find_resource(resource_id)
+    if resource is None or not resource.is_published:
+        access.record_denial(user_id, access.DOWNLOAD, target, "not_found")
+        raise NotFound("No such resource.")
+    pk = course_pk(resource.course_slug)
+    access.authorize(user_id, resource.course_id, action=access.DOWNLOAD, target=target, published=(
+        access.MustBePublished(Course, pk, Course.sort_key()),
+        access.MustBePublished(CourseLesson, pk, f"LESSON#{resource.lesson_id}"),
+    ))
+    return resource
+
+
+def presigned_link(resource: LessonResource) -> dict:
+    expires_at = iso(utcnow() + timedelta(seconds=URL_SECONDS))
+    url = _s3().generate_presigned_url("get_object", ExpiresIn=URL_SECONDS, Params={
+        "Bucket": config.assets_bucket(), "Key": resource.storage_key,
+        "ResponseContentDisposition": content_disposition(resource.name),
+        "ResponseContentType": resource.mime_type,
+    })
+    return {"url": url, "expires_at": expires_at}

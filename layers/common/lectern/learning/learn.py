@@ -1,0 +1,40 @@
+"""The course player: the full outline with resources, and one lesson with playback."""
+from lectern.api.errors import NotFound
+from lectern.catalog import views
+from lectern.catalog.queries import Outline, load_outline
+from lectern.learning import access
+from lectern.learning.playback import playback
+from lectern.models.catalog import CourseLesson
+
+
+def course_for_learner(user_id: str, course_slug: str) -> dict:
+    """`{"course": CourseDetail + resources}`; 404 unknown/unpublished, 403 not entitled.
+    Two requests: the outline Query, then the audited entitlement check."""
+    outline = load_outline(course_slug)
+    access.authorize(user_id, outline.course.id, action=access.LEARN, target=f"course/{course_slug}")
+    return {"course": views.course_detail(outline, with_resources=True)}
+
+
+def _find_lesson(outline: Outline, lesson_slug: str) -> CourseLesson:
+    for lesson in outline.published_lessons():  # unpublished lessons (or modules) are simply not there
+        if lesson.slug == lesson_slug:
+            return lesson
+    raise NotFound("No such lesson.")
+
+
+def find_lesson(course_slug: str, lesson_slug: str) -> tuple[Outline, CourseLesson]:
+    outline = load_outline(course_slug)
+    return outline, _find_lesson(outline, lesson_slug)
+
+
+def lesson_view(outline: Outline, lesson: CourseLesson) -> dict:
+    return {"lesson": {
+        "id": lesson.id, "slug": lesson.slug, "title": lesson.title, "summary": lesson.summary,
+        "module_id": lesson.module_id, "playback": playback(lesson.stream_video_id),
+        "resources": [views.resource_view(r) for r in outline.resources.get(lesson.id, [])],
+    }}
+
+
+def authorize_lesson(user_id: str, outline: Outline, lesson: CourseLesson) -> None:
+    access.authorize(user_id, outline.course.id, action=access.PLAYBACK,
+                     target=f"course/{outline.course.slug}/lesson/{lesson.slug}")

@@ -1,0 +1,62 @@
+"""Cloudflare Stream signed playback tokens, minted locally (no call to Stream).
+
+A token is an RS256 JWT signed with a Stream signing key (created once with
+`POST /accounts/{account}/stream/keys`): header `kid`, claims `sub` = video
+uid, `kid`, `nbf`, `exp`. Stream checks the signature with the public half,
+so the private key never leaves Secrets Manager and this function.
+The URLs embed the token in place of the video uid.
+"""
+import base64
+import os
+import time
+from functools import lru_cache
+
+import jwt
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from lectern import secrets
+from lectern.api.errors import ServiceUnavailable
+from lectern.clock import iso_from_unix
+from lectern.observability import logger
+
+PLAYBACK_SECONDS = 60 * 60  # long enough for one lesson; a fresh token on every lesson page load
+DEFAULT_CUSTOMER_CODE = "lectern-dev"
+_NBF_SKEW_SECONDS = 30
+
+
+def customer_code() -> str:
+    return os.environ.get("STREAM_CUSTOMER_CODE") or DEFAULT_CUSTOMER_CODE
+
+
+def _signing_key() -> tuple[str, str]:
+    try:
+        key_id = secrets.secret("PLAYBACK_KEY_ID", arn_variable="PLAYBACK_SECRET_ARN", field="key_id")
+        pem = secrets.secret("PLAYBACK_SIGNING_KEY_PEM", arn_variable="PLAYBACK_SECRET_ARN", field="private_key_pem")
+    except Exception:  # noqa: BLE001 - missing, unreadable or malformed secret: same answer, logged
+        logger.exception("Cannot read the Cloudflare Stream signing key (PlaybackSigningSecret)")
+        pem = key_id = ""
+    if not key_id or not pem:
+        logger.error("Cloudflare Stream signing key is not configured (PlaybackSigningSecret)")
+        raise ServiceUnavailable("Video playback is not available right now.")
+    return key_id, pem
+
+
+@lru_cache(maxsize=4)
+def _private_key(pem: str):
+    # Cloudflare's API returns the PEM base64-encoded; accept that as well as the PEM itself.
+    text = pem if pem.lstrip().startswith("-----BEGIN") else base64.b64decode(pem).decode()
+    return load_pem_private_key(text.encode(), password=None)
+
+
+def playback(video_id: str | None) -> dict | None:
+    """`{video_id, token, expires_at, hls_url, iframe_url}`, or None for a lesson without video."""
+    if not video_id:
+        return None
+    key_id, pem = _signing_key()
+    now = int(time.time())
+    expires = now + PLAYBACK_SECONDS
+    token = jwt.encode({"sub": video_id, "kid": key_id, "nbf": now - _NBF_SKEW_SECONDS, "exp": expires},
+                       _private_key(pem), algorithm="RS256", headers={"kid": key_id})
+    base = f"https://customer-{customer_code()}.cloudflarestream.com/{token}"
+    return {"video_id": video_id, "token": token, "expires_at": iso_from_unix(expires),
+            "hls_url": f"{base}/manifest/video.m3u8", "iframe_url": f"{base}/iframe"}

@@ -1,0 +1,321 @@
+"""What Stripe's events do to orders and entitlements.
+
+Every function here is safe to run any number of times, concurrently, in any
+order of arrival: each effect is a conditional write (an order moves only
+along models.orders.TRANSITIONS, an entitlement is granted or revoked with a
+condition, an email is sent only after claiming its `*_sent_at` stamp). A
+function that meets an order in the wrong state for it yet raises RetryLater,
+so the webhook answers 500 and Stripe's retry applies the event later, once
+the state has caught up: the final state equals in-order delivery.
+
+Each returns a short outcome string, stored on the StripeEvent for operators.
+"""
+from collections.abc import Callable
+from typing import Any
+
+import stripe
+from pynamodb.attributes import Attribute
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+
+from lectern.accounts import tokens
+from lectern.accounts.users import ensure_user_for_email, get_user
+from lectern.clock import iso
+from lectern.entitlements import service as entitlements
+from lectern.models.base import transaction
+from lectern.models.orders import (
+    FAILED, PAID, PENDING, REFUNDED, CheckoutSessionRef, Order, OrderItem, PaymentIntentRef, RefundRecord, order_pk,
+)
+from lectern.models.users import User
+from lectern.notifications import email
+from lectern.observability import logger
+from lectern.payments import receipts, stripe_gateway
+
+# Checkout's payment_status values that mean "the money is in" (a 100 % discount needs no payment).
+_PAID_STATUSES = {"paid", "no_payment_required"}
+# A dispute in one of these may still go either way: access stays off meanwhile.
+_OPEN_DISPUTE = {"needs_response", "under_review", "warning_needs_response", "warning_under_review"}
+# Closed in the buyer's favour (lost) or ours (won; warning_closed = an inquiry that never became a chargeback).
+_DISPUTE_WON = {"won", "warning_closed"}
+_DISPUTE_BLOCKS_ACCESS = _OPEN_DISPUTE | {"lost"}
+_REFUND_COUNTS = {"pending", "succeeded", "requires_action"}  # failed/canceled refunds returned no money
+
+
+class RetryLater(Exception):
+    """The event depends on one not applied yet (a refund before its payment): let Stripe retry it."""
+
+
+def _condition_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) in ("ConditionalCheckFailedException",
+                                                          "TransactionCanceledException")
+
+
+# ------------------------------------------------------------------ lookups
+
+def _load_order(order_id: str | None) -> Order | None:
+    if not order_id:
+        return None
+    try:
+        return Order.get(*Order.key(order_id), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _items(order: Order) -> list[OrderItem]:
+    return list(OrderItem.query(order_pk(order.id), OrderItem.sk.startswith("ITEM#"), consistent_read=True))
+
+
+def _order_for_session(session: dict[str, Any]) -> Order | None:
+    order_id = (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id")
+    if not order_id:
+        try:
+            order_id = CheckoutSessionRef.get(*CheckoutSessionRef.key(session["id"])).order_id
+        except DoesNotExist:
+            return None
+    return _load_order(order_id)
+
+
+def _order_for_payment(payment_intent_id: str | None, charge_id: str | None,
+                       metadata: dict[str, Any] | None) -> Order | None:
+    """The order behind a charge or dispute: our PaymentIntentRef (written at fulfillment),
+    else the PaymentIntent's metadata at Stripe (fulfillment may not have run yet), else
+    the object's own metadata."""
+    client = stripe_gateway.client()
+    if not payment_intent_id and charge_id:
+        payment_intent_id = _id_of(client.v1.charges.retrieve(charge_id).to_dict().get("payment_intent"))
+    order_id = None
+    if payment_intent_id:
+        try:
+            order_id = PaymentIntentRef.get(*PaymentIntentRef.key(payment_intent_id), consistent_read=True).order_id
+        except DoesNotExist:
+            intent = client.v1.payment_intents.retrieve(payment_intent_id).to_dict()
+            order_id = (intent.get("metadata") or {}).get("order_id")
+    return _load_order(order_id or (metadata or {}).get("order_id"))
+
+
+def _id_of(value: Any) -> str | None:
+    """An id field that may come expanded into an object."""
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def _fulfilled_order(order: Order | None) -> Order | None:
+    """Refunds and disputes act on a fulfilled order; before that they must wait."""
+    if order is not None and (order.status == PENDING or (order.status == PAID and not order.gsi1pk)):
+        raise RetryLater(f"order {order.id} is not fulfilled yet")
+    return order
+
+
+# ------------------------------------------------------------------ checkout
+
+def fulfill_checkout(session_id: str, *, actor: str) -> str:
+    """Stripe's fulfillment pattern: one re-runnable function, driven by the session as
+    Stripe reports it now (not the event's snapshot), granting only when it is paid."""
+    try:
+        session = stripe_gateway.client().v1.checkout.sessions.retrieve(session_id).to_dict()
+    except stripe.InvalidRequestError as exc:
+        if exc.code == "resource_missing":  # not a session of this Stripe account: no retry will find it
+            return "unknown_order"
+        raise
+    order = _order_for_session(session)
+    if order is None:
+        return "unknown_order"
+    if session.get("payment_status") not in _PAID_STATUSES:
+        return "awaiting_payment"
+    changed = _mark_paid(order, session)
+    order = _load_order(order.id)
+    if order.status != PAID:
+        if order.status == FAILED:  # paid at Stripe, but we gave the order up: needs a person
+            logger.error("Paid session for a failed order", extra={"order_id": order.id, "session_id": session_id})
+        return f"order_{order.status}"
+
+    user = _bind_buyer(order)
+    items = _items(order)
+    if order.dispute_status not in _DISPUTE_BLOCKS_ACCESS:  # a redelivered completion must not undo a chargeback
+        for item in items:
+            entitlements.grant(user.id, item.course_id, item.course_slug, reason="purchase", actor=actor,
+                               order_id=order.id, require_paid_order=True)
+    _send_once(order, Order.receipt_sent_at, lambda: receipts.receipt(order, items))
+    if user.password_hash is None:  # a guest account: send the link that sets its password
+        _send_once(order, Order.claim_sent_at, lambda: _claim_message(order, items, user))
+    return "fulfilled" if changed else "already_fulfilled"
+
+
+def _mark_paid(order: Order, session: dict[str, Any]) -> bool:
+    """pending → paid with the final amounts, once; False if another delivery got there first."""
+    intent_id = _id_of(session.get("payment_intent"))
+    actions = [
+        Order.status.set(PAID), Order.paid_at.set(iso()),
+        Order.subtotal_amount.set(session["amount_subtotal"]),
+        Order.discount_amount.set((session.get("total_details") or {}).get("amount_discount") or 0),
+        Order.total_amount.set(session["amount_total"]),
+        Order.currency.set(session["currency"]),
+    ]
+    if intent_id:
+        actions.append(Order.payment_intent_id.set(intent_id))
+    try:
+        with transaction() as write:
+            write.update(order, actions=actions, condition=Order.status == PENDING)
+            if intent_id:
+                write.save(PaymentIntentRef(*PaymentIntentRef.key(intent_id), order_id=order.id))
+    except TransactWriteError as exc:
+        if _condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def _bind_buyer(order: Order) -> User:
+    """The buyer's account (created password-less for a guest), recorded on the order
+    and its "orders by user" index."""
+    if order.user_id:
+        user = get_user(order.user_id)
+        if user is None:
+            raise RuntimeError(f"order {order.id} belongs to missing user {order.user_id}")
+    else:
+        user, _created = ensure_user_for_email(order.email)
+    if order.gsi1pk is None:
+        try:
+            order.update(actions=[Order.user_id.set(user.id), Order.gsi1pk.set(f"USER#{user.id}"),
+                                  Order.gsi1sk.set(order.created_at)],
+                         condition=Order.user_id.does_not_exist() | (Order.user_id == user.id))
+        except UpdateError as exc:
+            if not _condition_failed(exc):
+                raise
+            raise RuntimeError(f"order {order.id} is bound to another user") from exc
+    return user
+
+
+def _claim_message(order: Order, items: list[OrderItem], user: User):
+    token = tokens.issue(tokens.CLAIM, user.id, order_id=order.id)
+    return receipts.claim(order, items, token.raw, token.expires_at)
+
+
+def _send_once(order: Order, stamp: Attribute, build: Callable[[], email.Message]) -> bool:
+    """Claim the stamp, then send; if sending fails, release it so a retry sends."""
+    now = iso()
+    try:
+        order.update(actions=[stamp.set(now)], condition=stamp.does_not_exist())
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            return False
+        raise
+    try:
+        email.send(build())
+    except Exception:
+        order.update(actions=[stamp.remove()], condition=stamp == now)
+        raise
+    return True
+
+
+def fail_checkout(session: dict[str, Any]) -> str:
+    """Expired session, or a delayed payment that bounced: pending → failed, no access."""
+    order = _order_for_session(session)
+    if order is None:
+        return "unknown_order"
+    try:
+        order.update(actions=[Order.status.set(FAILED), Order.failed_at.set(iso())],
+                     condition=Order.status == PENDING)
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            return f"order_already_{_load_order(order.id).status}"
+        raise
+    return "order_failed"
+
+
+# ------------------------------------------------------------------ refunds
+
+def apply_refund(charge: dict[str, Any], *, actor: str) -> str:
+    """Record the charge's refunds; a full refund also ends the order (paid → refunded)
+    and revokes the access it bought. A partial refund keeps access."""
+    order = _fulfilled_order(_order_for_payment(
+        _id_of(charge.get("payment_intent")), charge["id"], charge.get("metadata")))
+    if order is None:
+        return "unknown_order"
+    if order.status == FAILED:
+        logger.error("Refund for a failed order", extra={"order_id": order.id, "charge_id": charge["id"]})
+        return "order_failed"
+    for refund in _refunds_of(charge):
+        _record_refund(order, refund)
+    refunded = int(charge.get("amount_refunded") or 0)
+    try:  # Stripe's running total; never lowered by a late, older event
+        order.update(actions=[Order.amount_refunded.set(refunded)],
+                     condition=Order.amount_refunded.does_not_exist() | (Order.amount_refunded < refunded))
+    except UpdateError as exc:
+        if not _condition_failed(exc):
+            raise
+    if not (charge.get("refunded") or refunded >= int(charge.get("amount") or 0)):
+        return "partially_refunded"
+    try:
+        order.update(actions=[Order.status.set(REFUNDED), Order.refunded_at.set(iso())],
+                     condition=Order.status == PAID)
+    except UpdateError as exc:
+        if not _condition_failed(exc):
+            raise
+    _revoke_all(order, reason="refund", actor=actor)
+    return "refunded"
+
+
+def _refunds_of(charge: dict[str, Any]) -> list[dict[str, Any]]:
+    # Charges no longer embed `refunds` by default (API 2022-11-15): ask when it is missing or partial.
+    embedded = charge.get("refunds") or {}
+    if embedded.get("data") is not None and not embedded.get("has_more"):
+        return embedded["data"]
+    listing = stripe_gateway.client().v1.refunds.list(params={"charge": charge["id"], "limit": 100})
+    return [refund.to_dict() for refund in listing.auto_paging_iter()]
+
+
+def _record_refund(order: Order, refund: dict[str, Any]) -> None:
+    if refund.get("status") not in _REFUND_COUNTS:
+        return
+    record = RefundRecord(order_pk(order.id), f"REFUND#{refund['id']}", order_id=order.id,
+                          stripe_refund_id=refund["id"], amount=int(refund["amount"]),
+                          currency=refund.get("currency") or order.currency, created_at=iso())
+    try:
+        record.save(condition=RefundRecord.sk.does_not_exist())
+    except PutError as exc:
+        if not _condition_failed(exc):
+            raise
+
+
+# ------------------------------------------------------------------ disputes
+
+def _order_for_dispute(dispute: dict[str, Any]) -> Order | None:
+    return _fulfilled_order(_order_for_payment(
+        _id_of(dispute.get("payment_intent")), _id_of(dispute.get("charge")), dispute.get("metadata")))
+
+
+def apply_dispute_opened(dispute: dict[str, Any], *, actor: str) -> str:
+    """A chargeback: access is off while the bank decides. The order stays paid."""
+    order = _order_for_dispute(dispute)
+    if order is None:
+        return "unknown_order"
+    try:  # a late "created" after the dispute already closed must not take access away again
+        order.update(actions=[Order.dispute_status.set(dispute["status"])],
+                      condition=Order.dispute_status.does_not_exist() | Order.dispute_status.is_in(*_OPEN_DISPUTE))
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            return "dispute_already_closed"
+        raise
+    _revoke_all(order, reason="dispute", actor=actor)
+    return "access_revoked"
+
+
+def apply_dispute_closed(dispute: dict[str, Any], *, actor: str) -> str:
+    """Won: access comes back (the order is still paid). Lost: it stays off."""
+    order = _order_for_dispute(dispute)
+    if order is None:
+        return "unknown_order"
+    order.update(actions=[Order.dispute_status.set(dispute["status"])])
+    if dispute["status"] in _DISPUTE_WON:
+        for item in _items(order):
+            entitlements.grant(order.user_id, item.course_id, item.course_slug, reason="dispute_won", actor=actor,
+                               order_id=order.id, require_paid_order=True)
+        return "access_restored"
+    _revoke_all(order, reason="dispute_lost", actor=actor)  # already off; repeated in case "created" was missed
+    return "dispute_lost"
+
+
+def _revoke_all(order: Order, *, reason: str, actor: str) -> None:
+    if not order.user_id:
+        return  # never bound to a buyer, so nothing was granted
+    for item in _items(order):
+        entitlements.revoke(order.user_id, item.course_id, reason=reason, actor=actor, order_id=order.id)

@@ -1,0 +1,440 @@
+"""The Stripe webhook: signatures, recording, and what each event does to orders and access.
+
+Events come from the Stripe emulator (so their shapes are Stripe's) and are
+delivered by the test, signed like Stripe signs them, to the function in-process.
+"""
+import argparse
+import io
+import json
+import time
+
+import pytest
+
+from lectern.accounts.users import user_id_for_email
+from lectern.entitlements import service as entitlements
+from lectern.models.events import FAILED as EVENT_FAILED
+from lectern.models.events import PROCESSED, StripeEvent
+from lectern.models.orders import FAILED, PAID, PENDING, REFUNDED, Order, PaymentIntentRef, RefundRecord, order_pk
+from lectern.models.users import OneTimeToken
+from payments_support import (  # noqa: F401  (fixtures)
+    deliver, deliver_raw, emulator, last_event, promotion_code, sellable_course, sent_emails, signature,
+    start_checkout, stripe_env,
+)
+
+
+@pytest.fixture
+def shop(api, stripe_env, runner):
+    return Shop(api, stripe_env, runner)
+
+
+class Shop:
+    """One buyer's journey: checkout, pay at the (emulated) hosted page, deliver Stripe's events."""
+
+    def __init__(self, api, emu, runner):
+        self.api, self.emu, self.runner = api, emu, runner
+        self.course = sellable_course(emu)
+
+    def checkout(self, email="buyer@example.com", **extra) -> dict:
+        return start_checkout(self.api, self.course, email, **extra)
+
+    def deliver(self, event: dict) -> dict:
+        return deliver(self.runner, event)
+
+    def event(self, event_type: str, object_id: str) -> dict:
+        return last_event(self.emu, event_type, object_id)
+
+    def paid(self, email="buyer@example.com", **extra) -> tuple[Order, dict]:
+        """Checkout, pay by card, deliver checkout.session.completed. Returns (order, session)."""
+        created = self.checkout(email, **extra)
+        session = self.emu.pay(created["checkout_session_id"])
+        assert self.deliver(self.event("checkout.session.completed", session["id"]))["statusCode"] == 200
+        return order_of(created), session
+
+    def charge_of(self, session: dict) -> str:
+        return self.emu.engine.get("payment_intent", session["payment_intent"])["latest_charge"]
+
+    def has_access(self, order: Order) -> bool:
+        user_id = order.user_id or user_id_for_email(order.email)
+        return bool(user_id) and entitlements.is_active(user_id, self.course.id)
+
+
+def order_of(created: dict) -> Order:
+    return Order.get(*Order.key(created["order_id"]), consistent_read=True)
+
+
+def stored(event_id: str) -> StripeEvent:
+    return StripeEvent.get(event_id, consistent_read=True)
+
+
+def emails(subject_word: str, to: str = "buyer@example.com") -> list:
+    return [m for m in sent_emails(to) if subject_word in m.subject]
+
+
+# ------------------------------------------------------------------ signatures
+
+def _completed_payload(shop) -> str:
+    session = shop.emu.pay(shop.checkout()["checkout_session_id"])
+    return json.dumps(shop.event("checkout.session.completed", session["id"]))
+
+
+@pytest.mark.parametrize("header", [
+    None,                                                     # missing
+    "garbage",                                                # malformed
+    "t=notanumber,v1=abc",                                    # malformed timestamp
+    "t=1700000000",                                           # no v1 signature
+    "wrong-secret",                                           # signed with another secret
+    "stale",                                                  # signed 301 s ago
+    "tampered",                                               # body changed after signing
+])
+def test_bad_signatures_are_400_and_nothing_is_stored(shop, header):
+    payload = _completed_payload(shop)
+    event_id = json.loads(payload)["id"]
+    body = payload
+    headers = {}
+    if header == "wrong-secret":
+        headers["stripe-signature"] = signature(payload, secret="whsec_other")
+    elif header == "stale":
+        headers["stripe-signature"] = signature(payload, timestamp=int(time.time()) - 301)
+    elif header == "tampered":
+        headers["stripe-signature"] = signature(payload)
+        body = payload.replace('"paid"', '"unpaid"', 1)
+    elif header is not None:
+        headers["stripe-signature"] = header
+
+    response = deliver_raw(shop.runner, body, headers)
+    assert response["statusCode"] == 400
+    assert response["json"]["error"]["code"] == "invalid_signature"
+    assert response["headers"]["Cache-Control"] == "no-store"
+    assert list(StripeEvent.scan()) == []
+    assert event_id  # the event was real; only its delivery was not
+
+
+def test_base64_body_is_verified_after_decoding(shop):
+    payload = _completed_payload(shop)
+    response = deliver_raw(shop.runner, payload, {"stripe-signature": signature(payload)}, base64_body=True)
+    assert response["statusCode"] == 200
+    assert response["json"] == {"received": True}
+    assert stored(json.loads(payload)["id"]).status == PROCESSED
+
+
+def test_get_is_405(shop):
+    from payments_support import function_url_event
+
+    event = function_url_event("")
+    event["requestContext"]["http"]["method"] = "GET"
+    response = shop.runner.invoke_dict("StripeWebhookFunction", event)
+    assert response["statusCode"] == 405
+
+
+# ------------------------------------------------------------------ checkout completion
+
+def test_paid_checkout_grants_access_binds_the_guest_and_emails_once(shop):
+    order, session = shop.paid(email="guest@example.com")
+
+    assert order.status == PAID and order.paid_at
+    assert (order.subtotal_amount, order.discount_amount, order.total_amount) == (4900, 0, 4900)
+    assert order.payment_intent_id == session["payment_intent"]
+    assert PaymentIntentRef.get(*PaymentIntentRef.key(session["payment_intent"])).order_id == order.id
+    user_id = user_id_for_email("guest@example.com")
+    assert order.user_id == user_id and order.gsi1pk == f"USER#{user_id}" and order.gsi1sk == order.created_at
+    assert [o.id for o in Order.by_user.query(f"USER#{user_id}")] == [order.id]
+    assert shop.has_access(order)
+    entitlement = entitlements.get(user_id, shop.course.id)
+    assert entitlement.order_id == order.id and entitlement.source == "purchase"
+
+    [receipt] = emails("receipt", "guest@example.com")
+    assert "49.00 USD" in receipt.body and shop.course.title in receipt.body
+    [claim] = emails("password", "guest@example.com")
+    assert "http://127.0.0.1:3002/claim?token=" in claim.body
+    assert order.receipt_sent_at and order.claim_sent_at
+    [token] = [t for t in OneTimeToken.scan() if t.purpose == "claim"]
+    assert (token.user_id, token.order_id) == (user_id, order.id)
+
+    # The same event again: 200, nothing new happens.
+    completed = shop.event("checkout.session.completed", session["id"])
+    assert shop.deliver(completed)["statusCode"] == 200
+    assert len(sent_emails("guest@example.com")) == 2
+    record = stored(completed["id"])
+    assert (record.status, record.outcome, record.type) == (PROCESSED, "fulfilled", "checkout.session.completed")
+    assert json.loads(record.payload)["id"] == completed["id"]
+
+
+def test_a_buyer_with_a_password_gets_a_receipt_but_no_claim_email(shop):
+    from lectern.accounts.users import create_user
+
+    user = create_user("member@example.com", password_hash="argon2-hash")
+    order, _ = shop.paid(email="member@example.com")
+    assert order.user_id == user.id and shop.has_access(order)
+    assert len(emails("receipt", "member@example.com")) == 1
+    assert emails("password", "member@example.com") == []
+
+
+def test_discounted_amounts_come_from_the_session(shop):
+    shop.course = sellable_course(shop.emu, price=5000)
+    order, _ = shop.paid(promotion_code=promotion_code(shop.emu, percent_off=20))
+    assert (order.subtotal_amount, order.discount_amount, order.total_amount) == (5000, 1000, 4000)
+    assert "Discount: -10.00 USD" in emails("receipt")[0].body
+
+
+def test_delayed_payment_grants_only_when_it_settles(shop):
+    created = shop.checkout()
+    session = shop.emu.pay(created["checkout_session_id"], delayed=True)
+    completed = shop.event("checkout.session.completed", session["id"])
+    assert completed["data"]["object"]["payment_status"] == "unpaid"
+    assert shop.deliver(completed)["statusCode"] == 200
+    order = order_of(created)
+    assert order.status == PENDING and not shop.has_access(order)
+    assert stored(completed["id"]).outcome == "awaiting_payment"
+    assert sent_emails() == []
+
+    shop.emu.settle_delayed(session["id"], succeed=True)
+    assert shop.deliver(shop.event("checkout.session.async_payment_succeeded", session["id"]))["statusCode"] == 200
+    order = order_of(created)
+    assert order.status == PAID and shop.has_access(order)
+    assert len(emails("receipt")) == 1
+
+
+def test_delayed_payment_failure_fails_the_order(shop):
+    created = shop.checkout()
+    session = shop.emu.pay(created["checkout_session_id"], delayed=True)
+    shop.deliver(shop.event("checkout.session.completed", session["id"]))
+    shop.emu.settle_delayed(session["id"], succeed=False)
+    failed = shop.event("checkout.session.async_payment_failed", session["id"])
+    assert shop.deliver(failed)["statusCode"] == 200
+    order = order_of(created)
+    assert order.status == FAILED and order.failed_at and not shop.has_access(order)
+    assert stored(failed["id"]).outcome == "order_failed"
+    assert api_status(shop, created) == "failed"
+
+
+def test_expired_session_fails_the_order(shop):
+    created = shop.checkout()
+    shop.emu.expire(created["checkout_session_id"])
+    assert shop.deliver(shop.event("checkout.session.expired", created["checkout_session_id"]))["statusCode"] == 200
+    order = order_of(created)
+    assert order.status == FAILED and not shop.has_access(order)
+    assert sent_emails() == []
+
+
+def api_status(shop, created: dict) -> str:
+    return shop.api.get(f"/checkout/{created['checkout_session_id']}")["json"]["status"]
+
+
+# ------------------------------------------------------------------ refunds
+
+def test_full_refund_ends_the_order_and_revokes_access(shop):
+    order, session = shop.paid()
+    refund = shop.emu.refund(session["payment_intent"])
+    refunded = shop.event("charge.refunded", shop.charge_of(session))
+    assert shop.deliver(refunded)["statusCode"] == 200
+
+    order = Order.get(*Order.key(order.id), consistent_read=True)
+    assert order.status == REFUNDED and order.refunded_at and order.amount_refunded == 4900
+    assert (order.total_amount, order.subtotal_amount) == (4900, 4900)  # money fields never change
+    assert not shop.has_access(order)
+    assert entitlements.get(order.user_id, shop.course.id).revoke_reason == "refund"
+    [record] = RefundRecord.query(order_pk(order.id), RefundRecord.sk.startswith("REFUND#"))
+    assert (record.stripe_refund_id, record.amount) == (refund["id"], 4900)
+    assert stored(refunded["id"]).outcome == "refunded"
+    assert api_status(shop, {"checkout_session_id": session["id"]}) == "refunded"
+
+
+def test_partial_refund_is_recorded_and_access_stays(shop):
+    order, session = shop.paid()
+    shop.emu.refund(session["payment_intent"], amount=1000)
+    first = shop.event("charge.refunded", shop.charge_of(session))
+    assert shop.deliver(first)["statusCode"] == 200
+    shop.emu.refund(session["payment_intent"], amount=900)
+    second = shop.event("charge.refunded", shop.charge_of(session))
+    assert shop.deliver(second)["statusCode"] == 200
+    assert shop.deliver(first)["statusCode"] == 200  # a late redelivery of the older event lowers nothing
+
+    order = Order.get(*Order.key(order.id), consistent_read=True)
+    assert order.status == PAID and order.amount_refunded == 1900
+    assert shop.has_access(order)
+    records = RefundRecord.query(order_pk(order.id), RefundRecord.sk.startswith("REFUND#"))
+    assert sorted(r.amount for r in records) == [900, 1000]
+    assert stored(second["id"]).outcome == "partially_refunded"
+
+
+def test_refund_for_an_unknown_order_is_recorded_and_200(shop):
+    order, session = shop.paid()
+    shop.emu.refund(session["payment_intent"])
+    refunded = shop.event("charge.refunded", shop.charge_of(session))
+    # A charge Lectern never sold: no order id anywhere.
+    charge = refunded["data"]["object"]
+    charge.update(id="ch_foreign", payment_intent=None, metadata={})
+    refunded["id"] = "evt_foreign_refund"
+    shop.emu.engine.state["charge"]["ch_foreign"] = dict(charge)
+
+    assert shop.deliver(refunded)["statusCode"] == 200
+    assert (stored("evt_foreign_refund").status, stored("evt_foreign_refund").outcome) == (PROCESSED, "unknown_order")
+    assert Order.get(*Order.key(order.id), consistent_read=True).status == PAID
+
+
+def test_refund_before_completion_is_retried_until_the_order_is_paid(shop):
+    created = shop.checkout()
+    session = shop.emu.pay(created["checkout_session_id"])
+    shop.emu.refund(session["payment_intent"])
+    refunded = shop.event("charge.refunded", shop.charge_of(session))
+    completed = shop.event("checkout.session.completed", session["id"])
+
+    response = shop.deliver(refunded)  # out of order: the payment is not fulfilled yet
+    assert response["statusCode"] == 500
+    assert response["json"]["error"]["code"] == "processing_failed"
+    record = stored(refunded["id"])
+    assert record.status == EVENT_FAILED and "RetryLater" in record.processing_error and record.attempts == 1
+    assert order_of(created).status == PENDING
+
+    assert shop.deliver(completed)["statusCode"] == 200
+    assert shop.deliver(refunded)["statusCode"] == 200  # Stripe's retry
+    order = order_of(created)
+    assert order.status == REFUNDED and not shop.has_access(order)
+    record = stored(refunded["id"])
+    assert (record.status, record.processing_error, record.attempts) == (PROCESSED, None, 2)
+
+
+# ------------------------------------------------------------------ disputes
+
+def _dispute(shop, session) -> dict:
+    dispute = shop.emu.dispute(shop.charge_of(session))
+    assert shop.deliver(shop.event("charge.dispute.created", dispute["id"]))["statusCode"] == 200
+    return dispute
+
+
+def test_lost_dispute_revokes_access_for_good(shop):
+    order, session = shop.paid()
+    dispute = _dispute(shop, session)
+    assert not shop.has_access(order)
+    assert Order.get(*Order.key(order.id)).dispute_status == "needs_response"
+
+    shop.emu.close_dispute(dispute["id"], won=False)
+    assert shop.deliver(shop.event("charge.dispute.closed", dispute["id"]))["statusCode"] == 200
+    order = Order.get(*Order.key(order.id), consistent_read=True)
+    assert (order.status, order.dispute_status) == (PAID, "lost")
+    assert not shop.has_access(order)
+    # Redelivering the completion must not hand access back.
+    assert shop.deliver(shop.event("checkout.session.completed", session["id"]))["statusCode"] == 200
+    assert not shop.has_access(order)
+
+
+def test_won_dispute_restores_access(shop):
+    order, session = shop.paid()
+    dispute = _dispute(shop, session)
+    assert not shop.has_access(order)
+    shop.emu.close_dispute(dispute["id"], won=True)
+    closed = shop.event("charge.dispute.closed", dispute["id"])
+    assert shop.deliver(closed)["statusCode"] == 200
+    order = Order.get(*Order.key(order.id), consistent_read=True)
+    assert (order.status, order.dispute_status) == (PAID, "won")
+    assert shop.has_access(order)
+    assert stored(closed["id"]).outcome == "access_restored"
+    # A late redelivery of "created" after the close takes nothing away.
+    assert shop.deliver(shop.event("charge.dispute.created", dispute["id"]))["statusCode"] == 200
+    assert shop.has_access(order)
+
+
+# ------------------------------------------------------------------ other events, failures, operators
+
+def test_unhandled_event_types_are_recorded_as_ignored(shop):
+    session = shop.emu.pay(shop.checkout()["checkout_session_id"])
+    succeeded = shop.event("payment_intent.succeeded", session["payment_intent"])
+    assert shop.deliver(succeeded)["json"] == {"received": True}
+    assert (stored(succeeded["id"]).status, stored(succeeded["id"]).outcome) == (PROCESSED, "ignored")
+
+
+def test_completion_for_a_session_stripe_does_not_know_is_unknown_order(shop):
+    session = shop.emu.pay(shop.checkout()["checkout_session_id"])
+    completed = shop.event("checkout.session.completed", session["id"])
+    completed["id"], completed["data"]["object"]["id"] = "evt_other_account", "cs_test_not_ours"
+    assert shop.deliver(completed)["statusCode"] == 200
+    assert stored("evt_other_account").outcome == "unknown_order"
+
+
+def test_a_failure_midway_is_stored_and_a_redelivery_finishes_exactly_once(shop, monkeypatch):
+    from lectern.payments import fulfillment
+
+    created = shop.checkout()
+    session = shop.emu.pay(created["checkout_session_id"])
+    completed = shop.event("checkout.session.completed", session["id"])
+    real_grant = fulfillment.entitlements.grant
+
+    def flaky_grant(*args, **kwargs):
+        monkeypatch.setattr(fulfillment.entitlements, "grant", real_grant)  # fail once only
+        raise RuntimeError("DynamoDB went away")
+
+    monkeypatch.setattr(fulfillment.entitlements, "grant", flaky_grant)
+    response = shop.deliver(completed)
+    assert response["statusCode"] == 500 and response["json"]["error"]["code"] == "processing_failed"
+    assert "Traceback" not in response["body"]
+    record = stored(completed["id"])
+    assert record.status == EVENT_FAILED and record.processing_error == "RuntimeError: DynamoDB went away"
+    order = order_of(created)
+    assert order.status == PAID and not shop.has_access(order)  # paid, but access not granted yet
+    assert sent_emails() == []
+
+    for _ in range(2):
+        assert shop.deliver(completed)["statusCode"] == 200
+    order = order_of(created)
+    assert shop.has_access(order)
+    assert len(emails("receipt")) == 1 and len(emails("password")) == 1
+    assert len(entitlements.history(order.user_id)) == 1
+    assert stored(completed["id"]).status == PROCESSED
+
+
+def test_email_failure_releases_the_claim_so_the_retry_sends_it(shop, monkeypatch):
+    from lectern.payments import fulfillment
+
+    created = shop.checkout()
+    session = shop.emu.pay(created["checkout_session_id"])
+    completed = shop.event("checkout.session.completed", session["id"])
+    real_send = fulfillment.email.send
+
+    def ses_down(message):
+        monkeypatch.setattr(fulfillment.email, "send", real_send)
+        raise RuntimeError("SES throttled")
+
+    monkeypatch.setattr(fulfillment.email, "send", ses_down)
+    assert shop.deliver(completed)["statusCode"] == 500
+    assert order_of(created).receipt_sent_at is None
+    assert shop.deliver(completed)["statusCode"] == 200
+    assert len(emails("receipt")) == 1 and order_of(created).receipt_sent_at
+
+
+def test_reprocess_command_reruns_a_stored_event(shop):
+    from lectern_admin import events_cmd
+
+    order, session = shop.paid()
+    completed = shop.event("checkout.session.completed", session["id"])
+    out = io.StringIO()
+    assert events_cmd.run_reprocess(argparse.Namespace(event_id=completed["id"]), out) == 0
+    assert f"{completed['id']}  checkout.session.completed  already_fulfilled" in out.getvalue()
+    assert len(emails("receipt")) == 1
+    assert events_cmd.run_reprocess(argparse.Namespace(event_id="evt_unknown"), io.StringIO()) == 1
+
+
+def test_replay_command_applies_undelivered_events(api, runner, aws, monkeypatch):
+    from lectern_admin import events_cmd
+    from lectern_dev.stripe_emulator import StripeEmulator
+    from payments_support import API_KEY, WEBHOOK_SECRET
+
+    # Its own emulator: "every undelivered event" must mean this test's events only.
+    with StripeEmulator(port=0, webhook_secret=WEBHOOK_SECRET, api_key=API_KEY) as emu:
+        monkeypatch.setenv("STRIPE_API_BASE", emu.base_url)
+        monkeypatch.setenv("STRIPE_SECRET_KEY", API_KEY)
+        shop = Shop(api, emu, runner)
+        created = shop.checkout()
+        session = emu.pay(created["checkout_session_id"])  # no webhook endpoint: nothing was delivered
+        out = io.StringIO()
+        since = argparse.Namespace(since=events_cmd._iso_datetime("2000-01-01T00:00:00Z"))
+        assert events_cmd.run_replay(since, out) == 0
+        order = order_of(created)
+        assert order.status == PAID and shop.has_access(order)
+        completed = shop.event("checkout.session.completed", session["id"])
+        assert f"{completed['id']}  checkout.session.completed  fulfilled" in out.getvalue()
+        assert "payment_intent.succeeded  ignored" in out.getvalue()
+
+        out = io.StringIO()  # replaying again changes nothing
+        assert events_cmd.run_replay(since, out) == 0
+        assert "checkout.session.completed  duplicate" in out.getvalue()
+        assert len(emails("receipt")) == 1
