@@ -72,11 +72,15 @@ def api(aws, runner):
     return Api(runner)
 
 
+# Known to the HTTP tests, so they can mint expired or forged access tokens for the stack.
+E2E_AUTH_SIGNING_KEY = "e2e-only-signing-key-" + "k" * 40
+
+
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory):
     """The real local stack (`make dev`'s process) on free loopback ports, shared by the HTTP tests."""
     from stack_process import StackProcess
 
-    stack = StackProcess(tmp_path_factory.mktemp("stack")).start()
+    stack = StackProcess(tmp_path_factory.mktemp("stack"), extra_env={"AUTH_SIGNING_KEY": E2E_AUTH_SIGNING_KEY}).start()
     yield stack
     stack.stop()

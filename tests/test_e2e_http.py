@@ -1,0 +1,186 @@
+"""End to end over real HTTP against the local stack (`make dev`'s process):
+checkout → the emulator's hosted page → signed webhook → access, emails,
+claim, library, playback, downloads, refunds. Nothing here is in-process."""
+import base64
+import json
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+
+from conftest import E2E_AUTH_SIGNING_KEY
+from http_client import StackClient, unique_email
+
+pytestmark = pytest.mark.stack
+
+SERVERLESS, SQL = "serverless-python-on-aws", "practical-sql-for-analysts"
+CATALOG_FILES = Path(__file__).resolve().parents[1] / "catalog" / "files"
+PASSWORD = "correct horse battery staple 42"
+
+
+@pytest.fixture(scope="module")
+def client(local_stack) -> StackClient:
+    return StackClient(local_stack.urls)
+
+
+def _claim(client: StackClient, email: str) -> dict:
+    token = client.wait_for_mail(email, "/claim")[-1]
+    response = client.call("POST", "/auth/claim", json={"token": token, "password": PASSWORD, "name": "Guest"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _first_resource_and_video_lesson(client: StackClient, slug: str, token: str) -> tuple[dict, str]:
+    course = client.call("GET", f"/learn/{slug}", token).json()["course"]
+    lessons = [lesson for module in course["modules"] for lesson in module["lessons"]]
+    with_file = next(lesson for lesson in lessons if lesson["resources"])
+    non_preview = next(lesson for lesson in lessons if not lesson["is_preview"])
+    return with_file["resources"][0], non_preview["slug"]
+
+
+def test_guest_purchase_to_claim_to_learning(client):
+    email = unique_email("guest")
+    order = client.buy(SERVERLESS, email)
+    assert client.call("GET", f"/checkout/{order['checkout_session_id']}").json()["courses"] == [
+        {"slug": SERVERLESS, "title": "Serverless Python on AWS"}]
+    subjects = [m["subject"].lower() for m in client.mail_to(email)]
+    assert any("receipt" in s for s in subjects), subjects  # the receipt…
+    tokens = _claim(client, email)                            # …and the claim link, used here
+    assert tokens["user"]["email"] == email and tokens["user"]["email_verified"] is True
+
+    login = client.call("POST", "/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200
+    access = login.json()["access_token"]
+    library = client.call("GET", "/me/courses", access).json()["courses"]
+    assert [c["slug"] for c in library] == [SERVERLESS] and library[0]["granted_at"]
+
+    resource, lesson_slug = _first_resource_and_video_lesson(client, SERVERLESS, access)
+    lesson = client.call("GET", f"/learn/{SERVERLESS}/lessons/{lesson_slug}", access).json()["lesson"]
+    playback = lesson["playback"]
+    header = jwt.get_unverified_header(playback["token"])
+    claims = jwt.decode(playback["token"], options={"verify_signature": False})
+    assert header["alg"] == "RS256" and header["kid"] and claims["sub"] == playback["video_id"]
+    assert claims["exp"] - time.time() <= 24 * 3600
+
+    redirect = client.call("GET", f"/resources/{resource['id']}/download", access)
+    assert redirect.status_code == 302
+    as_json = client.call("GET", f"/resources/{resource['id']}/download", access,
+                          headers={"Accept": "application/json"}).json()
+    for url in (redirect.headers["Location"], as_json["url"]):
+        assert "X-Amz-Signature=" in url and "X-Amz-Expires=" in url
+        assert int(url.split("X-Amz-Expires=")[1].split("&")[0]) <= 300
+        download = client.http.get(url, timeout=10)
+        assert download.status_code == 200
+        # The demo catalog names each resource after its file.
+        assert download.content == (CATALOG_FILES / resource["name"]).read_bytes()
+
+    reused = client.call("POST", "/auth/claim", json={"token": client.wait_for_mail(email, "/claim")[-1],
+                                                      "password": PASSWORD + "!"})
+    assert reused.status_code in (400, 409) and "error" in reused.json()
+
+
+def test_signed_in_buyer_library_grows_without_duplicates(client):
+    email = unique_email("member")
+    registered = client.call("POST", "/auth/register", json={"name": "Member", "email": email, "password": PASSWORD})
+    assert registered.status_code == 201, registered.text
+    access = registered.json()["access_token"]
+    client.buy(SQL, token=access)
+    client.buy(SERVERLESS, token=access)
+    assert sorted(c["slug"] for c in client.call("GET", "/me/courses", access).json()["courses"]) == sorted([SERVERLESS, SQL])
+    again = client.checkout(SQL, token=access)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_owned"
+    orders = client.call("GET", "/me/orders", access).json()["orders"]
+    assert sorted(o["items"][0]["course_slug"] for o in orders if o["status"] == "paid") == sorted([SERVERLESS, SQL])
+
+
+def test_guest_purchase_with_an_existing_accounts_email_reuses_the_account(client):
+    email = unique_email("returning")
+    client.buy(SQL, email)
+    first = _claim(client, email)
+    client.buy(SERVERLESS, email)  # as a guest again, same email
+    access = client.call("POST", "/auth/login", json={"email": email, "password": PASSWORD}).json()["access_token"]
+    me = client.call("GET", "/me", access).json()["user"]
+    assert me["id"] == first["user"]["id"]
+    assert sorted(c["slug"] for c in client.call("GET", "/me/courses", access).json()["courses"]) == sorted([SERVERLESS, SQL])
+
+
+def test_registering_a_guest_created_email_is_409_and_sends_a_fresh_claim(client):
+    email = unique_email("unclaimed")
+    client.buy(SQL, email)
+    client.wait_for_mail(email, "/claim", count=1)
+    response = client.call("POST", "/auth/register", json={"name": "X", "email": email, "password": PASSWORD})
+    assert response.status_code == 409 and response.json()["error"]["code"] == "email_taken"
+    client.wait_for_mail(email, "/claim", count=2)
+
+
+def test_unentitled_user_is_denied_without_leaking_anything(client):
+    owner = unique_email("owner")
+    client.buy(SERVERLESS, owner)
+    owner_access = _claim(client, owner)["access_token"]
+    resource, lesson_slug = _first_resource_and_video_lesson(client, SERVERLESS, owner_access)
+
+    stranger = client.call("POST", "/auth/register", json={"name": "S", "email": unique_email("stranger"),
+                                                            "password": PASSWORD}).json()["access_token"]
+    for path in (f"/learn/{SERVERLESS}", f"/learn/{SERVERLESS}/lessons/{lesson_slug}",
+                 f"/resources/{resource['id']}/download"):
+        response = client.call("GET", path, stranger)
+        assert response.status_code == 403, (path, response.text)
+        assert response.json()["error"]["code"] == "not_entitled"
+        body = response.text
+        for secret in ("video_id", "storage_key", "http", "lessons", "X-Amz", lesson_slug, "courses/"):
+            assert secret not in body, (path, secret)
+    assert client.call("GET", f"/learn/{SERVERLESS}").status_code == 401
+
+
+def test_refund_denies_the_very_next_download_and_playback(client):
+    email = unique_email("refunded")
+    order = client.buy(SQL, email)
+    access = _claim(client, email)["access_token"]
+    resource, lesson_slug = _first_resource_and_video_lesson(client, SQL, access)
+    download = f"/resources/{resource['id']}/download"
+    lesson = f"/learn/{SQL}/lessons/{lesson_slug}"
+    assert client.call("GET", download, access).status_code == 302
+    assert client.call("GET", lesson, access).status_code == 200
+
+    client.refund(order["checkout_session_id"])
+    assert client.call("GET", download, access).status_code == 403
+    assert client.call("GET", lesson, access).status_code == 403
+    assert client.call("GET", "/me/courses", access).json()["courses"] == []
+
+
+def test_refresh_rotation_and_reuse_over_http(client):
+    email = unique_email("rotate")
+    tokens = client.call("POST", "/auth/register", json={"name": "R", "email": email, "password": PASSWORD}).json()
+    rotated = client.call("POST", "/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert rotated.status_code == 200 and rotated.json()["refresh_token"] != tokens["refresh_token"]
+    reused = client.call("POST", "/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert reused.status_code == 401
+    # Reuse revokes the whole family: the newest token stops working too.
+    assert client.call("POST", "/auth/refresh", json={"refresh_token": rotated.json()["refresh_token"]}).status_code == 401
+
+
+def _forge(claims: dict, key: str = E2E_AUTH_SIGNING_KEY, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, key, algorithm=algorithm)
+
+
+def test_bad_access_tokens_are_401(client):
+    email = unique_email("jwt")
+    good = client.call("POST", "/auth/register", json={"name": "J", "email": email, "password": PASSWORD}).json()
+    access = good["access_token"]
+    assert client.call("GET", "/me", access).status_code == 200
+    claims = jwt.decode(access, options={"verify_signature": False})
+    header, payload, signature = access.split(".")
+    tampered_payload = base64.urlsafe_b64encode(json.dumps({**claims, "sub": "someone-else"}).encode()).decode()
+    none_header = base64.urlsafe_b64encode(json.dumps({"alg": "none", "typ": "JWT"}).encode()).decode()
+    bad = {
+        "tampered": f"{header}.{tampered_payload.rstrip('=')}.{signature}",
+        "alg_none": f"{none_header.rstrip('=')}.{payload}.",
+        "wrong_key": _forge(claims, key="not-the-key-" + "x" * 40),
+        "expired": _forge({**claims, "iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600}),
+        "garbage": "not.a.jwt",
+    }
+    for name, token in bad.items():
+        response = client.call("GET", "/me", token)
+        assert response.status_code == 401, name
+        assert response.json()["error"]["code"] == "unauthenticated", name
