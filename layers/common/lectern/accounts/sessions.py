@@ -6,12 +6,11 @@ in the same family. Presenting a token that was already used means two
 parties hold it (one of them stole it), so the whole family is revoked and
 both must sign in again (OAuth 2.0 Security BCP, refresh token rotation).
 
-- family: pk = USER#<user_id>, sk = FAMILY#<family_id> in the Users table,
-  so "revoke every session of a user" (password reset) is one Query away.
+Families are `RefreshFamily` items (lectern.models.users), under the user's
+partition, so "revoke every session of a user" (password reset) is one Query.
 """
 from datetime import timedelta
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from lectern.accounts import jwt_tokens, tokens
@@ -19,22 +18,7 @@ from lectern.accounts.users import get_user
 from lectern.api.errors import Unauthenticated
 from lectern.clock import iso, utcnow
 from lectern.ids import new_id
-from lectern.models.base import KeyedModel, meta
-from lectern.models.users import OneTimeToken, User
-
-
-class RefreshFamily(KeyedModel):
-    Meta = meta("USERS_TABLE", "UsersTable")
-
-    user_id = UnicodeAttribute()
-    created_at = UnicodeAttribute()
-    revoked_at = UnicodeAttribute(null=True)
-    revoke_reason = UnicodeAttribute(null=True)
-    expires_at_epoch = NumberAttribute()  # TTL, pushed forward on every rotation
-
-    @staticmethod
-    def key(user_id: str, family_id: str) -> tuple[str, str]:
-        return f"USER#{user_id}", f"FAMILY#{family_id}"
+from lectern.models.users import OneTimeToken, RefreshFamily, User
 
 
 def _family_expiry() -> int:

@@ -4,6 +4,7 @@
 - email claim:     pk = EMAIL#<email>,    sk = EMAIL   (uniqueness: written with the user in one transaction)
 - one-time token:  pk = TOKEN#<sha256>,   sk = TOKEN   (claim, verify, reset, refresh; only the hash is stored)
 - login throttle:  pk = THROTTLE#<email>, sk = LOGIN   (expires through `expires_at_epoch`, the table's TTL)
+- refresh family:  pk = USER#<id>,       sk = FAMILY#<family id> (one per sign-in; TTL pushed on rotation)
 """
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 
@@ -72,3 +73,19 @@ class LoginThrottle(KeyedModel):
     @staticmethod
     def key(email: str) -> tuple[str, str]:
         return f"THROTTLE#{normalize_email(email)}", "LOGIN"
+
+
+class RefreshFamily(KeyedModel):
+    """A refresh-token family: one per sign-in; revoked as a whole when a used token is replayed."""
+
+    Meta = _META
+
+    user_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+    revoke_reason = UnicodeAttribute(null=True)
+    expires_at_epoch = NumberAttribute()  # TTL, pushed forward on every rotation
+
+    @staticmethod
+    def key(user_id: str, family_id: str) -> tuple[str, str]:
+        return f"USER#{user_id}", f"FAMILY#{family_id}"
