@@ -10,6 +10,7 @@ and the dev pages. Stops cleanly on Ctrl-C or SIGTERM.
 """
 import argparse
 import json
+import logging
 import os
 import secrets
 import signal
@@ -24,6 +25,7 @@ from lectern_dev.dev_keys import local_secrets_environment
 DEMO_CATALOG = tpl.REPO_ROOT / "catalog" / "demo.yaml"
 # `make invoke` finds a running stack's embedded AWS here.
 DEFAULT_AWS_PORT = 4566
+DEMO_PROMOTION_CODE = "LAUNCH25"
 
 
 def _port(variable: str, default: int) -> int:
@@ -38,6 +40,8 @@ def set_default_aws_environment() -> None:
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # werkzeug logs every request of every embedded server (moto's too): keep the console readable.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 class LocalStack:
@@ -73,6 +77,7 @@ class LocalStack:
 
         aws_resources.create_all()
         self._apply_catalog()
+        self._seed_demo_promotion_code()
         self._start_http()
         self.startup_seconds = time.monotonic() - started
         return self
@@ -112,6 +117,20 @@ class LocalStack:
         os.environ["STRIPE_API_BASE"] = self._stripe.base_url
         self.urls["stripe"] = self._stripe.base_url
         self.urls["stripe_dashboard"] = f"{self._stripe.base_url}/dashboard"
+
+    def _seed_demo_promotion_code(self) -> None:
+        """A code to try at checkout (LAUNCH25, 25% off), on the embedded emulator only."""
+        if self._stripe is None:
+            return
+        from lectern.payments.stripe_gateway import client
+
+        stripe = client()
+        if stripe.v1.promotion_codes.list(params={"code": DEMO_PROMOTION_CODE, "limit": 1}).data:
+            return
+        coupon = stripe.v1.coupons.create(params={"percent_off": 25, "name": "Launch week"})
+        stripe.v1.promotion_codes.create(params={"promotion": {"type": "coupon", "coupon": coupon.id},
+                                                 "code": DEMO_PROMOTION_CODE})
+        self.urls["promotion_code"] = DEMO_PROMOTION_CODE
 
     def _apply_catalog(self) -> None:
         if not self.catalog:
@@ -163,7 +182,8 @@ class LocalStack:
     def banner(self) -> str:
         labels = [("web", "Storefront"), ("api", "HTTP API"), ("webhook", "Stripe webhook (function URL)"),
                   ("docs", "API docs"), ("mailbox", "Dev mailbox"), ("stripe", "Stripe emulator"),
-                  ("stripe_dashboard", "Stripe dashboard"), ("aws", "AWS endpoint")]
+                  ("stripe_dashboard", "Stripe dashboard"), ("aws", "AWS endpoint"),
+                  ("promotion_code", "Demo promotion code")]
         lines = [f"Lectern local stack ready in {self.startup_seconds:.1f}s"]
         lines += [f"  {label:<30} {self.urls[key]}" for key, label in labels if key in self.urls]
         lines.append("Press Ctrl-C to stop.")

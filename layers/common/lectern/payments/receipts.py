@@ -35,7 +35,7 @@ def receipt(order: Order, items: Iterable[OrderItem]) -> Message:
         "",
         *summary,
         "",
-        f"Your courses are waiting in your library: {config.frontend_url()}/me/courses",
+        f"Your courses are waiting in your library: {config.frontend_url()}/library",
     ])
     return Message(to=order.email, subject="Your Lectern receipt", text=text)
 
