@@ -13,14 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from lectern.accounts import service, sessions
 from lectern.accounts.schemas import TokenResponse, UserEnvelope
 from lectern.api.app import LecternResolver
+from lectern.api.fields import Email
 from lectern.api.schemas import api_responses
 from lectern.observability import logger, metrics, tracer
 
 app = LecternResolver()
 
-# No email-validator in the layer: a deliberately loose shape check; the verification email proves the rest.
-Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3, max_length=254,
-                                         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Password = Annotated[str, Field(min_length=1, max_length=1024, description="Checked against the password policy "
                                 "(10–128 characters, at least two of lowercase/uppercase/digits/symbols, "
                                 "not the email address); a failure is a 422 with `details.password`.")]

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import stripe
-from pydantic import BaseModel, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from lectern import config
@@ -23,6 +22,7 @@ from lectern.accounts.users import get_user, user_id_for_email
 from lectern.api.errors import (
     AlreadyOwned, NotFound, PaymentProviderUnavailable, Unauthenticated, ValidationFailed,
 )
+from lectern.api.fields import Email
 from lectern.catalog.queries import is_slug
 from lectern.clock import iso, iso_from_unix
 from lectern.entitlements import service as entitlements
@@ -32,44 +32,21 @@ from lectern.models.catalog import Course, course_pk
 from lectern.models.orders import (
     FAILED, PENDING, CheckoutSessionRef, Order, OrderItem, order_pk,
 )
-from lectern.models.users import normalize_email
 from lectern.observability import logger
 from lectern.payments import stripe_gateway
 
-# Deliberately stricter than RFC 5322 (no quoted local parts, no IP literals):
-# what real mailboxes look like, and what SES will accept as a destination.
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL = re.compile(
-    rf"^(?=.{{3,254}}$)(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*"
-    rf"@(?:{_LABEL}\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})$"
-)
 _SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
-
-
-def is_email(value: str) -> bool:
-    return bool(_EMAIL.match(value))
 
 
 # ------------------------------------------------------------------ wire shapes
 
 class CheckoutRequest(BaseModel):
     course_slug: str = Field(min_length=1, max_length=100, examples=["intro-to-x"])
-    email: str | None = Field(
-        default=None, max_length=254, json_schema_extra={"format": "email"}, examples=["buyer@example.com"],
-        description="Required for guests; ignored when signed in (the account's email is used).")
+    email: Email | None = Field(
+        default=None, description="Required for guests; ignored when signed in (the account's email is used).")
     promotion_code: str | None = Field(
         default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", examples=["LAUNCH20"],
         description="A customer-facing Stripe promotion code.")
-
-    @field_validator("email")
-    @classmethod
-    def _email_format(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        if not is_email(value.strip()):
-            raise PydanticCustomError("email", "not a valid email address")
-        return normalize_email(value)
 
 
 class CheckoutCreated(BaseModel):

@@ -1,0 +1,31 @@
+"""Request field types shared by several routes, so one rule holds everywhere."""
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+# Deliberately stricter than RFC 5322 (no quoted local parts, no IP literals):
+# what real mailboxes look like, and what SES will accept as a destination.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(
+    rf"^(?=.{{3,254}}$)(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*"
+    rf"@(?:{_LABEL}\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})$"
+)
+
+
+def is_email(value: str) -> bool:
+    return bool(_EMAIL.match(value))
+
+
+def _normalized_email(value: str) -> str:
+    value = value.strip()
+    if not is_email(value):
+        raise PydanticCustomError("email", "not a valid email address")
+    return value.lower()
+
+
+# An email address, trimmed and lower-cased (how accounts are keyed); 422 when malformed.
+Email = Annotated[str, Field(min_length=3, max_length=254, json_schema_extra={"format": "email"},
+                             examples=["buyer@example.com"]), AfterValidator(_normalized_email)]
