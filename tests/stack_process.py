@@ -9,6 +9,9 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Known to the HTTP tests, so they can mint expired or forged access tokens and sign webhooks for the stack.
+E2E_AUTH_SIGNING_KEY = "e2e-only-signing-key-" + "k" * 40
+E2E_WEBHOOK_SECRET = "whsec_e2e_only_" + "w" * 24
 
 
 def free_port() -> int:

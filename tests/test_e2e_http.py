@@ -9,7 +9,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from conftest import E2E_AUTH_SIGNING_KEY
+from stack_process import E2E_AUTH_SIGNING_KEY
 from http_client import StackClient, unique_email
 
 pytestmark = pytest.mark.stack
