@@ -52,3 +52,37 @@ def test_openapi_document_is_generated_from_the_code():
                             capture_output=True, text=True, timeout=120,
                             env={**os.environ, "PYTHONPATH": "layers/common:devtools"})
     assert result.returncode == 0, result.stderr
+
+
+def test_every_sample_event_fits_its_function():
+    """What `sam local invoke` needs: payload 2.0 for one of the function's HTTP API routes,
+    or a function URL event for the webhook (the smoke invokes the built functions with them)."""
+    from lectern_dev.smoke import check_sample, samples_for
+
+    for spec in tpl.functions().values():
+        for sample in samples_for(spec.code_dir.name):
+            problems = check_sample(json.loads(sample.read_text()), routes=spec.http_routes,
+                                    function_url=spec.has_function_url)
+            assert problems == [], (sample.name, spec.logical_id, problems)
+
+
+def test_every_layer_is_built_by_a_makefile_target_of_its_folder():
+    for name, layer in tpl.resources_of_type(tpl.load(), "AWS::Serverless::LayerVersion").items():
+        assert layer["Metadata"]["BuildMethod"] == "makefile", name
+        makefile = (tpl.REPO_ROOT / layer["Properties"]["ContentUri"] / "Makefile").read_text()
+        assert f"\nbuild-{name}:" in makefile, name
+
+
+def test_the_smoke_variant_differs_from_the_template_only_in_architecture(tmp_path):
+    from lectern_dev.smoke import host_template
+
+    variant = json.loads(host_template("x86_64", tmp_path / "template.json").read_text())
+    assert "arm64" not in json.dumps(variant)
+    original = tpl.load()
+    assert variant["Globals"]["Function"]["Architectures"] == ["x86_64"]
+    assert set(variant["Resources"]) == set(original["Resources"])
+    for name, resource in variant["Resources"].items():
+        for key in ("CodeUri", "ContentUri"):
+            if key in resource.get("Properties", {}):
+                source = original["Resources"][name]["Properties"][key]
+                assert resource["Properties"][key] == str((tpl.REPO_ROOT / source).resolve())
