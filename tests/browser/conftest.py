@@ -1,5 +1,7 @@
 """Fixtures of the browser tests: the local stack (shared with the other HTTP tests) and a
 fresh headless Chromium per test. Without Chromium they skip, saying what to install."""
+import os
+
 import pytest
 
 from browser_support import Browser, Stack, chromium_missing_reason, screenshots_dir
@@ -8,6 +10,8 @@ from browser_support import Browser, Stack, chromium_missing_reason, screenshots
 @pytest.fixture(scope="session")
 def chromium():
     reason = chromium_missing_reason()
+    if reason and os.environ.get("LECTERN_REQUIRE_BROWSER"):
+        pytest.fail(reason)  # CI installs Chromium: its absence there is a failure, not a skip
     if reason:
         pytest.skip(reason)
 
