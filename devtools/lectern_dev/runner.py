@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,10 @@ from typing import Any
 from lectern_dev import template as tpl
 
 _LOAD_LOCK = threading.Lock()
+# Lambda gives each request an execution environment of its own. Here every function shares one
+# process, and Powertools keeps the current event on the router class (shared by all resolvers),
+# so invocations run one at a time, as each would in its own environment.
+_INVOKE_LOCK = threading.Lock()
 
 
 class LambdaContext:
@@ -76,7 +81,8 @@ class InProcessRunner:
         """Call the function's handler; an uncaught exception comes back as Lambda's error payload."""
         handler = self.handler(logical_id)
         try:
-            return handler(event, LambdaContext(logical_id))
+            with _INVOKE_LOCK:
+                return handler(event, LambdaContext(logical_id))
         except Exception as exc:  # Lambda reports the error instead of crashing the runtime
             traceback.print_exc()
             return {"errorMessage": str(exc), "errorType": type(exc).__name__,
@@ -88,5 +94,12 @@ class InProcessRunner:
 
     def invoke(self, function_identifier: str, event: str, tenant_id: str | None = None,
                stdout: Any = None, stderr: Any = None, **_ignored: Any) -> None:
-        response = self.invoke_dict(function_identifier, json.loads(event))
+        event_dict = json.loads(event)
+        # SAM CLI's event constructor computes the request id and time once, at import; API Gateway
+        # gives every request its own.
+        context = event_dict.get("requestContext") or {}
+        if context:
+            context["requestId"] = str(uuid.uuid4())
+            context["timeEpoch"] = int(time.time() * 1000)
+        response = self.invoke_dict(function_identifier, event_dict)
         stdout.write_str(json.dumps(response))
