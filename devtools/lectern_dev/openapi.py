@@ -7,8 +7,10 @@ use it, so the document cannot drift from the routes).
 import argparse
 import json
 import os
+import re
 import sys
 
+from lectern.api.schemas import HEADER_COMPONENTS
 from lectern_dev import template as tpl
 from lectern_dev.runner import InProcessRunner
 
@@ -17,7 +19,10 @@ DESCRIPTION = (
     "Lectern sells video courses and delivers them only to the people who paid. "
     "Every error has the shape `{\"error\": {\"code\", \"message\", \"details\"?}}`. "
     "Unknown routes answer 404 `not_found`; a known path with another method answers 405 "
-    "`method_not_allowed` with an `Allow` header. The Stripe webhook is a Lambda function URL, "
+    "`method_not_allowed` with an `Allow` header. A request body must be JSON (`Content-Type: "
+    "application/json`, UTF-8); anything else answers 400 `bad_request`. A CORS preflight (`OPTIONS`) "
+    "on any path answers 204 without a body; only the storefront's origin (`FRONTEND_URL`) is allowed. "
+    "The Stripe webhook is a Lambda function URL, "
     "not part of this API (see docs/payments.md)."
 )
 
@@ -42,10 +47,28 @@ def generate() -> dict:
         document["paths"].update(schema.get("paths", {}))
         for kind, entries in schema.get("components", {}).items():
             document["components"].setdefault(kind, {}).update(entries)
+    document["components"]["headers"] = HEADER_COMPONENTS  # what the responses' `headers` refer to
     document["paths"] = dict(sorted(document.get("paths", {}).items()))
+    _drop_unreferenced_schemas(document)
     for kind in document.get("components", {}):
         document["components"][kind] = dict(sorted(document["components"][kind].items()))
     return document
+
+
+def _drop_unreferenced_schemas(document: dict) -> None:
+    """Powertools always defines its own validation-error shapes (HTTPValidationError, ValidationError,
+    ResponseValidationError), which Lectern never answers (every error is the ErrorEnvelope): keep only
+    the schemas the paths refer to, directly or through other schemas."""
+    schemas = document["components"].get("schemas", {})
+    pattern = re.compile(r'"#/components/schemas/([^"]+)"')
+    keep: set[str] = set()
+    todo = set(pattern.findall(json.dumps(document["paths"])))
+    while todo:
+        name = todo.pop()
+        if name not in keep and name in schemas:
+            keep.add(name)
+            todo |= set(pattern.findall(json.dumps(schemas[name])))
+    document["components"]["schemas"] = {name: schema for name, schema in schemas.items() if name in keep}
 
 
 def render(document: dict) -> str:

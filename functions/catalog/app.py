@@ -9,15 +9,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from lectern.api.app import LecternResolver
-from lectern.api.schemas import CourseDetailEnvelope, CourseList, api_responses
+from lectern.api.schemas import PUBLIC_CACHE, CourseDetailEnvelope, CourseList, api_responses
 from lectern.catalog import queries, views
 from lectern.observability import logger, metrics, tracer
 
-app = LecternResolver(cache_control="public, max-age=60")
+app = LecternResolver(cache_control=PUBLIC_CACHE)
 
 
 @app.get("/courses", summary="List published courses, newest first", tags=["Catalog"],
-         responses=api_responses(200, CourseList, 503))
+         responses=api_responses(200, CourseList, 503, cache_control=PUBLIC_CACHE))
 def list_courses(
     limit: Annotated[int, Query(ge=1, le=50, description="Page size, 1–50")] = 20,
     cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page")] = None,
@@ -28,7 +28,7 @@ def list_courses(
 
 
 @app.get("/courses/<slug>", summary="A published course with its outline", tags=["Catalog"],
-         responses=api_responses(200, CourseDetailEnvelope, 404, 503))
+         responses=api_responses(200, CourseDetailEnvelope, 404, 503, cache_control=PUBLIC_CACHE))
 def get_course(slug: Annotated[str, Path(max_length=100)]) -> CourseDetailEnvelope:
     outline = queries.load_outline(slug)
     return CourseDetailEnvelope.model_validate({"course": views.course_detail(outline)})

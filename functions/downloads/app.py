@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from lectern.api.app import LecternResolver
 from lectern.api.auth import SIGNED_IN, document_bearer_auth, require_user_id
-from lectern.api.schemas import api_responses
+from lectern.api.schemas import api_responses, response_headers
 from lectern.learning import downloads
 from lectern.learning.schemas import DownloadLink
 from lectern.observability import logger, metrics, tracer
@@ -31,7 +31,10 @@ def _wants_json() -> bool:
              **api_responses(200, DownloadLink, 401, 403, 404, 503,
                              description="With `Accept: application/json`: the presigned URL as JSON"),
              302: {"description": "Redirect (`Location`) to a presigned S3 URL valid for at most 300 s that "
-                                  "downloads as an attachment named after the resource"}})
+                                  "downloads as an attachment named after the resource",
+                   "headers": {**response_headers(), "Location": {
+                       "description": "The presigned S3 URL", "required": True, "schema": {"type": "string"}}},
+                   "content": {}}})
 def download(resource_id: ResourceId):  # 302 or 200: both documented in `responses` above
     """Every attempt, granted or denied, is written to the user's access audit."""
     resource = downloads.authorize_download(require_user_id(app), resource_id)

@@ -1,4 +1,6 @@
 """Learner wire shapes (OpenAPI components), next to the catalog's in lectern.api.schemas."""
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from lectern.api.schemas import CourseSummary, LessonOutline
@@ -22,7 +24,7 @@ class OrderHistoryItem(BaseModel):
 
 class OrderHistoryEntry(BaseModel):
     id: str
-    status: str = Field(description="pending | paid | failed | refunded")
+    status: Literal["pending", "paid", "failed", "refunded"]
     subtotal_amount: int
     discount_amount: int
     total_amount: int
