@@ -33,9 +33,8 @@ _BAD_BODY_TYPES = {"json_invalid", "unsupported_content_type", "model_attributes
 def aws_error_code(exc: BaseException) -> str:
     """The AWS error code behind a botocore or PynamoDB exception ('' when there is none)."""
     if isinstance(exc, PynamoDBException):
-        if exc.cause_response_code:
-            return exc.cause_response_code
-        return aws_error_code(exc.cause) if exc.cause else ""
+        # Only a ClientError cause carries a response; PynamoDB's property assumes one.
+        return aws_error_code(exc.cause) if exc.cause is not None else ""
     if isinstance(exc, ClientError):
         return exc.response.get("Error", {}).get("Code", "")
     return ""
@@ -152,7 +151,8 @@ class LecternResolver(APIGatewayHttpResolver):
         def _aws_error(exc: Exception) -> Response:
             code = aws_error_code(exc)
             logger.exception("AWS call failed", extra={"aws_error_code": code})
-            if code in _RETRYABLE_AWS_CODES or isinstance(exc, BotoCoreError):
+            cause = getattr(exc, "cause", None)
+            if code in _RETRYABLE_AWS_CODES or isinstance(exc, BotoCoreError) or isinstance(cause, BotoCoreError):
                 return error_response(errors.ServiceUnavailable())
             return error_response(errors.InternalError())
 
