@@ -10,7 +10,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 export PYTHONPATH := layers/common:devtools
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test invoke catalog-apply openapi build validate lint smoke clean
+.PHONY: dev test invoke catalog-apply openapi build validate lint smoke bench bench-burst clean
 
 $(STAMP): requirements/dev.txt $(wildcard layers/common/requirements*.txt) scripts/bootstrap-venv
 	scripts/bootstrap-venv
@@ -50,6 +50,12 @@ build: $(STAMP) ## sam build (needs python3.13 on PATH: the venv provides it)
 
 smoke: $(STAMP) ## build for this machine's architecture, then invoke every function from the build (docs/testing.md)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m lectern_dev.smoke $(SMOKE_ARGS)
+
+bench: $(STAMP) ## cold init, warm latency, requests per route, sizes; prints tables, writes docs/performance.md
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+bench-burst: $(STAMP) ## the webhook burst (BURST_N=1000 deliveries, 16 threads) against a fresh local stack
+	$(PY) -m bench.run --burst $(or $(BURST_N),1000)
 
 clean:
 	rm -rf .aws-sam

@@ -45,7 +45,8 @@ for (const input of document.querySelectorAll('input:not([type=hidden]), select,
   if (!labelled) problems.push('input without a label: ' + (input.name || input.outerHTML.slice(0, 80)));
 }
 for (const el of document.querySelectorAll('button, a[href]')) {
-  if (!name(el) && !el.querySelector('img[alt]:not([alt=""])')) problems.push('control without a name: ' + el.outerHTML.slice(0, 80));
+  if (!name(el) && !el.querySelector('img[alt]:not([alt=""])'))
+    problems.push('control without a name: ' + el.outerHTML.slice(0, 80));
 }
 for (const img of document.querySelectorAll('img')) {
   if (!img.hasAttribute('alt')) problems.push('img without alt: ' + img.src);

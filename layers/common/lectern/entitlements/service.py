@@ -6,8 +6,12 @@ history record, so:
 - a second grant while active changes nothing (one active entitlement);
 - a revoke only applies to the grant it names (a refund of an old order
   cannot take away access bought with a newer one);
-- a purchase grant can require its order to still be `paid` in the same
-  transaction, so a refund racing a late grant cannot leave access behind.
+- a purchase grant can require its order to still give access (`paid`, and
+  no dispute open or lost) in the same transaction, so a refund or a dispute
+  racing a late grant cannot leave access behind;
+- a revoke for an order can require that the order no longer gives access,
+  in the same transaction, so a dispute won while its "opened" event was
+  being applied cannot end with access taken away.
 """
 from dataclasses import dataclass
 
@@ -18,6 +22,17 @@ from lectern.ids import new_id
 from lectern.models.base import transaction
 from lectern.models.entitlements import ACTIVE, REVOKED, Entitlement, EntitlementHistory, user_pk
 from lectern.models.orders import PAID, Order
+
+# A dispute in one of these may still go either way: access stays off meanwhile.
+OPEN_DISPUTE = frozenset({"needs_response", "under_review", "warning_needs_response", "warning_under_review"})
+# A paid order with its dispute in one of these gives no access: still open, or lost.
+DISPUTE_BLOCKS_ACCESS = OPEN_DISPUTE | {"lost"}
+
+
+def _order_gives_access():
+    """The order's access condition, checked inside the grant or revoke transaction."""
+    return (Order.status == PAID) & (Order.dispute_status.does_not_exist()
+                                     | ~Order.dispute_status.is_in(*DISPUTE_BLOCKS_ACCESS))
 
 
 @dataclass
@@ -49,7 +64,8 @@ def is_active(user_id: str, course_id: str) -> bool:
 def grant(user_id: str, course_id: str, course_slug: str, *, reason: str, actor: str,
           order_id: str | None = None, require_paid_order: bool = True) -> Change:
     """Make the entitlement active. No-op (changed=False) if it already is, or
-    (for a purchase) if the order is no longer paid when the write lands."""
+    (for a purchase) if the order no longer gives access when the write lands
+    (not paid, or a dispute open or lost)."""
     now = iso()
     pk, sk = Entitlement.key(user_id, course_id)
     entitlement = Entitlement(pk, sk, id=new_id(), user_id=user_id, course_id=course_id,
@@ -61,7 +77,7 @@ def grant(user_id: str, course_id: str, course_slug: str, *, reason: str, actor:
             write.save(_history(user_id, course_id, "grant", reason, actor, order_id, now))
             if order_id and require_paid_order:
                 order_key = Order.key(order_id)
-                write.condition_check(Order, order_key[0], order_key[1], condition=Order.status == PAID)
+                write.condition_check(Order, order_key[0], order_key[1], condition=_order_gives_access())
     except TransactWriteError as exc:
         if exc.cause_response_code == "TransactionCanceledException":
             return Change(changed=False, entitlement=get(user_id, course_id))
@@ -69,8 +85,11 @@ def grant(user_id: str, course_id: str, course_slug: str, *, reason: str, actor:
     return Change(changed=True, entitlement=entitlement)
 
 
-def revoke(user_id: str, course_id: str, *, reason: str, actor: str, order_id: str | None = None) -> Change:
-    """Revoke the active entitlement; with `order_id`, only if it was granted by that order."""
+def revoke(user_id: str, course_id: str, *, reason: str, actor: str, order_id: str | None = None,
+           require_lapsed_order: bool = True) -> Change:
+    """Revoke the active entitlement; with `order_id`, only if it was granted by that order
+    and (unless `require_lapsed_order` is False) that order no longer gives access when the
+    write lands (refunded, or a dispute open or lost)."""
     now = iso()
     current = get(user_id, course_id)
     if current is None or current.status != ACTIVE:
@@ -83,6 +102,9 @@ def revoke(user_id: str, course_id: str, *, reason: str, actor: str, order_id: s
             write.update(current, actions=[Entitlement.status.set(REVOKED), Entitlement.revoked_at.set(now),
                                            Entitlement.revoke_reason.set(reason)], condition=condition)
             write.save(_history(user_id, course_id, "revoke", reason, actor, order_id, now))
+            if order_id is not None and require_lapsed_order:
+                order_key = Order.key(order_id)
+                write.condition_check(Order, order_key[0], order_key[1], condition=~_order_gives_access())
     except TransactWriteError as exc:
         if exc.cause_response_code == "TransactionCanceledException":
             return Change(changed=False, entitlement=get(user_id, course_id))

@@ -33,10 +33,10 @@ from lectern.payments import receipts, stripe_gateway
 # Checkout's payment_status values that mean "the money is in" (a 100 % discount needs no payment).
 _PAID_STATUSES = {"paid", "no_payment_required"}
 # A dispute in one of these may still go either way: access stays off meanwhile.
-_OPEN_DISPUTE = {"needs_response", "under_review", "warning_needs_response", "warning_under_review"}
+_OPEN_DISPUTE = entitlements.OPEN_DISPUTE
 # Closed in the buyer's favour (lost) or ours (won; warning_closed = an inquiry that never became a chargeback).
 _DISPUTE_WON = {"won", "warning_closed"}
-_DISPUTE_BLOCKS_ACCESS = _OPEN_DISPUTE | {"lost"}
+_DISPUTE_BLOCKS_ACCESS = entitlements.DISPUTE_BLOCKS_ACCESS  # open or lost; grant and revoke check it too
 _REFUND_COUNTS = {"pending", "succeeded", "requires_action"}  # failed/canceled refunds returned no money
 
 
@@ -319,3 +319,20 @@ def _revoke_all(order: Order, *, reason: str, actor: str) -> None:
         return  # never bound to a buyer, so nothing was granted
     for item in _items(order):
         entitlements.revoke(order.user_id, item.course_id, reason=reason, actor=actor, order_id=order.id)
+        _hand_over(order, item, actor=actor)
+
+
+def _hand_over(order: Order, item: OrderItem, *, actor: str) -> None:
+    """A buyer who paid twice for a course (two checkouts before either was fulfilled: the
+    second fulfillment found access already on and changed nothing) keeps access while
+    another of their orders for it still gives it: the entitlement moves to that order."""
+    if entitlements.is_active(order.user_id, item.course_id):
+        return
+    for other in Order.by_user.query(f"USER#{order.user_id}"):
+        if other.id == order.id or other.status != PAID or other.dispute_status in _DISPUTE_BLOCKS_ACCESS:
+            continue
+        if any(i.course_id == item.course_id for i in _items(other)):
+            change = entitlements.grant(order.user_id, item.course_id, item.course_slug, reason="other_order",
+                                        actor=actor, order_id=other.id, require_paid_order=True)
+            if change.changed:
+                return

@@ -1,0 +1,269 @@
+"""Cold init: a fresh interpreter doing what Lambda's init phase does, handler vs floor.
+
+Each sample is one new `python -S` process whose sys.path is the function's sandbox
+(bench.layout). Its code starts a timer, imports the handler module with
+`importlib.import_module` (as the runtime does), then creates the AWS client(s) the
+route cannot do without, and reports both times. Interpreter start-up (and `site`,
+which -S skips) happens before the timer, identically for every sample.
+
+The floor is a bare handler module in the same sandbox:
+
+    import boto3
+    dynamodb = boto3.client("dynamodb")       # DownloadFunction: also boto3.client("s3")
+
+A real handler creates its clients lazily, on the first request; to compare like with
+like, its sample also creates the floor's clients (through boto3) right after the import.
+So `handler total / floor total` is "what Lectern's code adds to the minimum any
+function using these clients pays", and a handler cannot look cheap by deferring work
+to the first request.
+
+The environment is the function's, from template.yaml, inside Lambda: LAMBDA_TASK_ROOT
+and AWS_LAMBDA_FUNCTION_NAME are set and tracing is on (the template says
+`Tracing: Active`), so Powertools' Tracer and the X-Ray SDK behave as deployed.
+Samples are interleaved (floor, each function, floor, ...) so that a noisy neighbour
+hits all of them alike; medians are reported.
+"""
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.layout import FunctionLayout, Layout, sandbox_path
+
+# The clients a route cannot do without (the floor creates them at init).
+FLOOR_CLIENTS = {"DownloadFunction": ("dynamodb", "s3")}
+DEFAULT_CLIENTS = ("dynamodb",)
+# Budgets: handler total ≤ factor × floor total.
+BUDGETS = {"CatalogFunction": 1.3, "LearnerFunction": 1.3, "DownloadFunction": 1.3,
+           "CheckoutFunction": 2.0, "StripeWebhookFunction": 2.0}
+
+FLOOR_MODULE = '''"""The floor: a handler that imports boto3 and creates the client(s) it needs."""
+import boto3
+
+CLIENTS = [boto3.client(name) for name in {clients!r}]
+
+
+def lambda_handler(event, context):
+    return {{"statusCode": 200}}
+'''
+
+# Runs in the child, under `python -S -B`: sys.path is set before the clock starts.
+CHILD = '''
+import sys
+sys.path[:0] = {path!r}
+import importlib, json, time
+t0 = time.perf_counter()
+module = importlib.import_module({module!r})
+t1 = time.perf_counter()
+if {create_clients!r}:
+    import boto3
+    clients = [boto3.client(name) for name in {clients!r}]
+t2 = time.perf_counter()
+print(json.dumps({{"import": t1 - t0, "total": t2 - t0}}))
+'''
+
+
+def prepare(layout: Layout) -> None:
+    """Source tree: bring the .pyc of `lectern` and the handlers up to date first (the venv's
+    packages have theirs), since the samples run with -B, as on Lambda's read-only file system."""
+    if layout.source != "source tree":
+        return
+    import compileall
+
+    folders = {f.task_dir for f in layout.functions.values()}
+    folders |= {(d / "lectern").resolve() for f in layout.functions.values() for d in f.layer_dirs
+                if (d / "lectern").exists()}
+    for folder in folders:
+        compileall.compile_dir(str(folder), quiet=2)
+
+
+def clients_for(logical_id: str) -> tuple[str, ...]:
+    return FLOOR_CLIENTS.get(logical_id, DEFAULT_CLIENTS)
+
+
+def lambda_environment(function: FunctionLayout, *, tracing: bool = True) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "TZ": ":UTC",
+        "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_SESSION_TOKEN": "bench",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13", "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "LAMBDA_TASK_ROOT": str(function.task_dir), "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        **function.environment,
+    }
+    if not tracing:
+        env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    return env
+
+
+def floor_layout(function: FunctionLayout, scratch: Path) -> FunctionLayout:
+    clients = clients_for(function.logical_id)
+    task = scratch / ("floor-" + "-".join(clients))
+    task.mkdir(parents=True, exist_ok=True)
+    (task / "floor_app.py").write_text(FLOOR_MODULE.format(clients=list(clients)))
+    return FunctionLayout(f"Floor({'+'.join(clients)})", task, [], "floor_app", {})
+
+
+def sample(function: FunctionLayout, runtime: Path, *, clients: tuple[str, ...], create_clients: bool,
+           python: str = sys.executable, env: dict[str, str] | None = None, extra_args: tuple[str, ...] = (),
+           cwd: Path | None = None) -> dict | str:
+    code = CHILD.format(path=sandbox_path(function, runtime), module=function.module,
+                        create_clients=create_clients, clients=list(clients))
+    result = subprocess.run([python, "-S", "-B", *extra_args, "-c", code], env=env or lambda_environment(function),
+                            capture_output=True, text=True, timeout=120, cwd=cwd or tempfile.gettempdir())
+    if result.returncode != 0:
+        raise RuntimeError(f"{function.logical_id} failed to import:\n{result.stderr[-3000:]}")
+    if extra_args:
+        return result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@dataclass
+class ColdResult:
+    logical_id: str
+    import_ms: float
+    total_ms: float
+    floor_ms: float
+    ratio: float                    # median of the per-round ratios (each handler sample / the floor sample run just before it)
+    runs: int
+
+    @property
+    def budget(self) -> float | None:
+        return BUDGETS.get(self.logical_id)
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.budget is None else self.ratio <= self.budget
+
+
+def measure(layout: Layout, runs: int = 15, *, only: list[str] | None = None, tracing: bool = True,
+            progress=lambda text: None) -> dict[str, ColdResult]:
+    scratch = Path(tempfile.mkdtemp(prefix="lectern-cold-"))
+    try:
+        prepare(layout)
+        functions = [f for name, f in sorted(layout.functions.items()) if not only or name in only]
+        floors = {clients_for(f.logical_id): floor_layout(f, scratch) for f in functions}
+        samples: dict[str, list[dict]] = {f.logical_id: [] for f in functions}
+        paired: dict[str, list[dict]] = {f.logical_id: [] for f in functions}
+        floor_samples: dict[tuple, list[dict]] = {key: [] for key in floors}
+        # One discarded round first: fills the page cache and writes any missing .pyc of the source tree.
+        for round_ in range(runs + 1):
+            progress(f"cold init: round {round_}/{runs}")
+            for function in functions:
+                key = clients_for(function.logical_id)
+                floor = sample(floors[key], layout.runtime_dir, clients=key, create_clients=False,
+                               env=lambda_environment(function, tracing=tracing))
+                handler = sample(function, layout.runtime_dir, clients=key, create_clients=True,
+                                 env=lambda_environment(function, tracing=tracing))
+                if round_:
+                    floor_samples[key].append(floor)
+                    paired[function.logical_id].append(floor)
+                    samples[function.logical_id].append(handler)
+        results = {}
+        for function in functions:
+            key = clients_for(function.logical_id)
+            mine = samples[function.logical_id]
+            results[function.logical_id] = ColdResult(
+                function.logical_id,
+                import_ms=statistics.median(s["import"] for s in mine) * 1000,
+                total_ms=statistics.median(s["total"] for s in mine) * 1000,
+                floor_ms=statistics.median(s["total"] for s in floor_samples[key]) * 1000,
+                ratio=statistics.median(h["total"] / f["total"] for h, f in zip(mine, paired[function.logical_id])),
+                runs=runs)
+        return results
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ -X importtime profile
+
+_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+
+
+def _importtime(text: str) -> list[tuple[str, int, int, int]]:
+    """(module, self µs, cumulative µs, depth) per line of `-X importtime`."""
+    rows = []
+    for line in text.splitlines():
+        match = _LINE.match(line)
+        if match:
+            rows.append((match.group(4), int(match.group(1)), int(match.group(2)), len(match.group(3)) // 2))
+    return rows
+
+
+def _group(module: str) -> str:
+    parts = module.split(".")
+    depth = 3 if parts[0] == "aws_lambda_powertools" else 2 if parts[0] in ("lectern", "aws_xray_sdk", "pydantic") else 1
+    return ".".join(parts[:depth])
+
+
+def profile(layout: Layout, logical_id: str, *, top: int = 12, tracing: bool = True) -> list[tuple[str, float]]:
+    """Where the handler's import time goes beyond the floor's: self time of the modules the
+    floor does not import, summed per package (ms), largest first."""
+    function = layout.functions[logical_id]
+    scratch = Path(tempfile.mkdtemp(prefix="lectern-profile-"))
+    try:
+        key = clients_for(logical_id)
+        env = lambda_environment(function, tracing=tracing)
+        floor_rows = _importtime(sample(floor_layout(function, scratch), layout.runtime_dir, clients=key,
+                                        create_clients=False, env=env, extra_args=("-X", "importtime")))
+        rows = _importtime(sample(function, layout.runtime_dir, clients=key, create_clients=True, env=env,
+                                  extra_args=("-X", "importtime")))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    floor_modules = {row[0] for row in floor_rows}
+    grouped: Counter = Counter()
+    for module, self_us, _cumulative, _depth in rows:
+        if module not in floor_modules:
+            grouped[_group(module)] += self_us
+    return [(name, us / 1000) for name, us in grouped.most_common(top)]
+
+
+def deployed_copy(layout: Layout, scratch: Path, *, compiled: bool) -> Layout:
+    """A scratch copy of the built artifacts as Lambda would unpack them, with today's code.
+
+    - No __pycache__: the build ships none (and a smoke run may have left some behind), and
+      /var/task and /opt are read-only on Lambda, so every cold start compiles what it imports.
+      `compiled=True` adds .pyc files instead (unchecked-hash, so they stay valid whatever a zip
+      does to file times): what shipping bytecode would give.
+    - `lectern` and the handlers are copied from the working tree over the built ones (the
+      build copies them verbatim), so code changes are measured without rebuilding the layers.
+    """
+    import compileall
+    import py_compile
+
+    repo = Path(__file__).resolve().parents[1]
+    mapping: dict[Path, Path] = {}
+
+    def copy(folder: Path, *, task_source: Path | None = None) -> Path:
+        if folder not in mapping:
+            target = scratch / ("compiled" if compiled else "deployed") / str(len(mapping)) / folder.name
+            shutil.copytree(folder, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            if (target / "lectern").is_dir():
+                shutil.rmtree(target / "lectern")
+                shutil.copytree(repo / "layers" / "common" / "lectern", target / "lectern",
+                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            if task_source is not None:
+                for source in task_source.glob("*.py"):
+                    shutil.copy2(source, target / source.name)
+            if compiled:
+                compileall.compile_dir(str(target), quiet=2, workers=1,
+                                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+            mapping[folder] = target
+        return mapping[folder]
+
+    from lectern_dev import template as tpl
+
+    specs = tpl.functions()
+    functions = {
+        name: FunctionLayout(f.logical_id, copy(f.task_dir, task_source=specs[name].code_dir if name in specs else None),
+                             [copy(d) for d in f.layer_dirs], f.module, f.environment)
+        for name, f in layout.functions.items()}
+    label = "with .pyc (unchecked-hash)" if compiled else "as deployed (no .pyc)"
+    return Layout(f"{layout.source}, {label}", layout.runtime_dir, functions)
