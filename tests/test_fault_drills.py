@@ -427,9 +427,6 @@ def test_webhook_write_that_landed_but_timed_out_is_completed_by_redelivery(api,
         print(f"  {step:36} {subjects}")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "fulfillment._send_once: when the stamp write lands but its answer is lost, the redelivery finds the "
-    "stamp and never sends that email (reported in docs/performance.md)"))
 def test_email_whose_stamp_write_landed_but_timed_out_is_still_sent(api, runner, stripe_env, fulfillment_steps):
     course, steps = fulfillment_steps
     for index, subject in _stamp_steps(steps).items():

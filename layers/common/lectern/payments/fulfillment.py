@@ -190,20 +190,29 @@ def _claim_message(order: Order, items: list[OrderItem], user: User):
 
 
 def _send_once(order: Order, stamp: Attribute, build: Callable[[], email.Message]) -> bool:
-    """Claim the stamp, then send; if sending fails, release it so a retry sends."""
+    """Claim the stamp, then send; if claiming or sending fails, release it so a retry sends."""
     now = iso()
     try:
         order.update(actions=[stamp.set(now)], condition=stamp.does_not_exist())
     except UpdateError as exc:
         if _condition_failed(exc):
             return False
+        _release(order, stamp, now)  # the write may have landed with its answer lost
         raise
     try:
         email.send(build())
     except Exception:
-        order.update(actions=[stamp.remove()], condition=stamp == now)
+        _release(order, stamp, now)
         raise
     return True
+
+
+def _release(order: Order, stamp: Attribute, claimed_at: str) -> None:
+    try:
+        order.update(actions=[stamp.remove()], condition=stamp == claimed_at)
+    except UpdateError as exc:
+        if not _condition_failed(exc):
+            raise
 
 
 def fail_checkout(session: dict[str, Any]) -> str:
