@@ -161,9 +161,8 @@ def run_burst(stack: Stack, n: int = 200, *, threads: int = 16, seed: int = 2025
     # ---------------------------------------------------------------- setup: real sessions, paid, some refunded
     started, setup_epoch = time.perf_counter(), time.time()
     progress(f"burst: buying {orders_n} orders through POST /checkout")
-    # One checkout at a time: the local stack runs every invocation of a function on one module (one
-    # Powertools resolver), which is not safe for concurrent API requests (docs/performance.md);
-    # Lambda never runs two at once in one environment. The webhook function has no resolver.
+    # One checkout at a time (the local stack's runner runs one invocation at a time anyway); the
+    # payments, at the emulator, in parallel.
     created = [stack.checkout(f"burst-{tag}-{i}@example.com") for i in range(orders_n)]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         orders = list(pool.map(stack.pay, created))

@@ -225,3 +225,17 @@ def test_wrong_method_on_checkout_is_405(api, stripe_env):
     response = api.request("DELETE", "/checkout")
     assert response["statusCode"] == 405
     assert response["headers"]["Allow"] == "POST"
+
+
+def test_checkout_status_is_two_requests(api, stripe_env):
+    """Access pattern #10: the session claim, then one Query of the order's partition."""
+    from request_counter import count_requests
+
+    course = sellable_course(stripe_env)
+    created = api.post("/checkout", body={"course_slug": course.slug, "email": "count@example.com"})
+    assert created["statusCode"] == 201, created["body"]
+    with count_requests() as counter:
+        response = api.get(f"/checkout/{created['json']['checkout_session_id']}")
+    assert response["statusCode"] == 200
+    assert response["json"]["courses"] == [{"slug": course.slug, "title": course.title}]
+    assert counter.by_operation() == {"GetItem": 1, "Query": 1}

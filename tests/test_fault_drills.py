@@ -401,8 +401,8 @@ def test_webhook_write_that_landed_but_timed_out_is_completed_by_redelivery(api,
     """The ambiguous failure: each request in turn is applied and its answer lost (a timeout after
     the write). Redelivery still ends with one paid transition, one entitlement, the event processed,
     and each email exactly once, except where the design cannot know: an email whose SendEmail
-    answer was lost is sent again (at least once; SES has no idempotency key), and an email whose
-    stamp write was lost is the xfail below."""
+    answer was lost is sent again (at least once; SES has no idempotency key); an email whose stamp
+    write was lost has its own test below."""
     course, steps = fulfillment_steps
     stamps = _stamp_steps(steps)
     report = {}

@@ -109,3 +109,22 @@ class PaymentIntentRef(KeyedModel):
     @staticmethod
     def key(payment_intent_id: str) -> tuple[str, str]:
         return f"PAYMENT_INTENT#{payment_intent_id}", "PAYMENT_INTENT"
+
+
+def load_order_with_items(order_id: str) -> tuple["Order | None", list[OrderItem]]:
+    """An order and its items from one consistent Query of its partition (access pattern #9).
+    The partition holds several item types, so each raw item is typed by its sort key."""
+    order, items = None, []
+    start_key = None
+    while True:
+        page = Order._get_connection().query(order_pk(order_id), consistent_read=True,
+                                             exclusive_start_key=start_key)
+        for raw in page.get("Items", []):
+            sort_key = raw["sk"]["S"]
+            if sort_key == "ORDER":
+                order = Order.from_raw_data(raw)
+            elif sort_key.startswith("ITEM#"):
+                items.append(OrderItem.from_raw_data(raw))
+        start_key = page.get("LastEvaluatedKey")
+        if not start_key:
+            return order, items

@@ -30,7 +30,7 @@ from lectern.ids import new_id
 from lectern.models.base import transaction
 from lectern.models.catalog import Course, course_pk
 from lectern.models.orders import (
-    FAILED, PENDING, CheckoutSessionRef, Order, OrderItem, order_pk,
+    FAILED, PENDING, CheckoutSessionRef, Order, OrderItem, load_order_with_items,
 )
 from lectern.observability import logger
 from lectern.payments import stripe_gateway
@@ -201,9 +201,10 @@ def checkout_status(session_id: str) -> CheckoutStatus:
         raise NotFound("No such checkout session.")
     try:
         ref = CheckoutSessionRef.get(*CheckoutSessionRef.key(session_id))
-        order = Order.get(*Order.key(ref.order_id), consistent_read=True)
     except DoesNotExist:
         raise NotFound("No such checkout session.") from None
-    items = OrderItem.query(order_pk(order.id), OrderItem.sk.startswith("ITEM#"))
+    order, items = load_order_with_items(ref.order_id)
+    if order is None:
+        raise NotFound("No such checkout session.")
     return CheckoutStatus(order_id=order.id, status=order.status,
                           courses=[CourseRef(slug=i.course_slug, title=i.course_title) for i in items])
