@@ -54,6 +54,29 @@ def lambda_handler(event, context):
     return {{"statusCode": 200}}
 '''
 
+# The stack floor: the floor plus what the stack DEVELOPERS.md prescribes loads before any line of
+# Lectern runs. Not a budget: it shows how much of a handler's cold init is the framework's and how
+# much is Lectern's own code (handler / stack floor).
+STACK_MODULE = '''"""The stack floor: Powertools' HTTP API resolver with validation, Logger, Metrics and
+Tracer (patching botocore and http.client, as lectern.observability does), pydantic, PynamoDB, and
+the floor's client(s)."""
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from pydantic import BaseModel
+from pynamodb.models import Model
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer(patch_modules=("botocore", "httplib"))
+app = APIGatewayHttpResolver(enable_validation=True)
+CLIENTS = [boto3.client(name) for name in {clients!r}]
+
+
+def lambda_handler(event, context):
+    return {{"statusCode": 200}}
+'''
+
 # Runs in the child, under `python -S -B`: sys.path is set before the clock starts.
 CHILD = '''
 import sys
@@ -111,6 +134,15 @@ def floor_layout(function: FunctionLayout, scratch: Path) -> FunctionLayout:
     return FunctionLayout(f"Floor({'+'.join(clients)})", task, [], "floor_app", {})
 
 
+def stack_layout(function: FunctionLayout, scratch: Path) -> FunctionLayout:
+    """The stack floor in the function's own layers (CoreLayer has all it imports)."""
+    clients = clients_for(function.logical_id)
+    task = scratch / ("stack-" + "-".join(clients))
+    task.mkdir(parents=True, exist_ok=True)
+    (task / "stack_app.py").write_text(STACK_MODULE.format(clients=list(clients)))
+    return FunctionLayout(f"Stack({'+'.join(clients)})", task, function.layer_dirs, "stack_app", {})
+
+
 def sample(function: FunctionLayout, runtime: Path, *, clients: tuple[str, ...], create_clients: bool,
            python: str = sys.executable, env: dict[str, str] | None = None, extra_args: tuple[str, ...] = (),
            cwd: Path | None = None) -> dict | str:
@@ -133,6 +165,9 @@ class ColdResult:
     floor_ms: float
     ratio: float                    # median of the per-round ratios (each handler sample / the floor sample run just before it)
     runs: int
+    stack_ms: float                 # the stack floor (STACK_MODULE), import + clients
+    stack_ratio: float              # stack floor / floor, per round, median
+    over_stack: float               # handler / stack floor, per round, median
 
     @property
     def budget(self) -> float | None:
@@ -150,33 +185,41 @@ def measure(layout: Layout, runs: int = 15, *, only: list[str] | None = None, tr
         prepare(layout)
         functions = [f for name, f in sorted(layout.functions.items()) if not only or name in only]
         floors = {clients_for(f.logical_id): floor_layout(f, scratch) for f in functions}
+        stacks = {f.logical_id: stack_layout(f, scratch) for f in functions}
         samples: dict[str, list[dict]] = {f.logical_id: [] for f in functions}
         paired: dict[str, list[dict]] = {f.logical_id: [] for f in functions}
+        paired_stack: dict[str, list[dict]] = {f.logical_id: [] for f in functions}
         floor_samples: dict[tuple, list[dict]] = {key: [] for key in floors}
         # One discarded round first: fills the page cache and writes any missing .pyc of the source tree.
         for round_ in range(runs + 1):
             progress(f"cold init: round {round_}/{runs}")
             for function in functions:
                 key = clients_for(function.logical_id)
-                floor = sample(floors[key], layout.runtime_dir, clients=key, create_clients=False,
-                               env=lambda_environment(function, tracing=tracing))
-                handler = sample(function, layout.runtime_dir, clients=key, create_clients=True,
-                                 env=lambda_environment(function, tracing=tracing))
+                env = lambda_environment(function, tracing=tracing)
+                floor = sample(floors[key], layout.runtime_dir, clients=key, create_clients=False, env=env)
+                stack = sample(stacks[function.logical_id], layout.runtime_dir, clients=key, create_clients=False,
+                               env=env)
+                handler = sample(function, layout.runtime_dir, clients=key, create_clients=True, env=env)
                 if round_:
                     floor_samples[key].append(floor)
                     paired[function.logical_id].append(floor)
+                    paired_stack[function.logical_id].append(stack)
                     samples[function.logical_id].append(handler)
         results = {}
         for function in functions:
             key = clients_for(function.logical_id)
-            mine = samples[function.logical_id]
+            mine, floors_, stacks_ = samples[function.logical_id], paired[function.logical_id], \
+                paired_stack[function.logical_id]
             results[function.logical_id] = ColdResult(
                 function.logical_id,
                 import_ms=statistics.median(s["import"] for s in mine) * 1000,
                 total_ms=statistics.median(s["total"] for s in mine) * 1000,
                 floor_ms=statistics.median(s["total"] for s in floor_samples[key]) * 1000,
-                ratio=statistics.median(h["total"] / f["total"] for h, f in zip(mine, paired[function.logical_id])),
-                runs=runs)
+                ratio=statistics.median(h["total"] / f["total"] for h, f in zip(mine, floors_)),
+                runs=runs,
+                stack_ms=statistics.median(s["total"] for s in stacks_) * 1000,
+                stack_ratio=statistics.median(s["total"] / f["total"] for s, f in zip(stacks_, floors_)),
+                over_stack=statistics.median(h["total"] / s["total"] for h, s in zip(mine, stacks_)))
         return results
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -203,24 +246,26 @@ def _group(module: str) -> str:
     return ".".join(parts[:depth])
 
 
-def profile(layout: Layout, logical_id: str, *, top: int = 12, tracing: bool = True) -> list[tuple[str, float]]:
-    """Where the handler's import time goes beyond the floor's: self time of the modules the
-    floor does not import, summed per package (ms), largest first."""
+def profile(layout: Layout, logical_id: str, *, top: int = 12, tracing: bool = True,
+            baseline: str = "floor") -> list[tuple[str, float]]:
+    """Where the handler's import time goes beyond the baseline's (the floor, or the stack floor):
+    self time of the modules the baseline does not import, summed per package (ms), largest first."""
     function = layout.functions[logical_id]
     scratch = Path(tempfile.mkdtemp(prefix="lectern-profile-"))
     try:
         key = clients_for(logical_id)
         env = lambda_environment(function, tracing=tracing)
-        floor_rows = _importtime(sample(floor_layout(function, scratch), layout.runtime_dir, clients=key,
-                                        create_clients=False, env=env, extra_args=("-X", "importtime")))
+        reference = {"floor": floor_layout, "stack": stack_layout}[baseline](function, scratch)
+        baseline_rows = _importtime(sample(reference, layout.runtime_dir, clients=key, create_clients=False,
+                                           env=env, extra_args=("-X", "importtime")))
         rows = _importtime(sample(function, layout.runtime_dir, clients=key, create_clients=True, env=env,
                                   extra_args=("-X", "importtime")))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    floor_modules = {row[0] for row in floor_rows}
+    baseline_modules = {row[0] for row in baseline_rows}
     grouped: Counter = Counter()
     for module, self_us, _cumulative, _depth in rows:
-        if module not in floor_modules:
+        if module not in baseline_modules:
             grouped[_group(module)] += self_us
     return [(name, us / 1000) for name, us in grouped.most_common(top)]
 
@@ -228,12 +273,13 @@ def profile(layout: Layout, logical_id: str, *, top: int = 12, tracing: bool = T
 def deployed_copy(layout: Layout, scratch: Path, *, compiled: bool) -> Layout:
     """A scratch copy of the built artifacts as Lambda would unpack them, with today's code.
 
-    - No __pycache__: the build ships none (and a smoke run may have left some behind), and
-      /var/task and /opt are read-only on Lambda, so every cold start compiles what it imports.
-      `compiled=True` adds .pyc files instead (unchecked-hash, so they stay valid whatever a zip
-      does to file times): what shipping bytecode would give.
-    - `lectern` and the handlers are copied from the working tree over the built ones (the
-      build copies them verbatim), so code changes are measured without rebuilding the layers.
+    - The layers as built, with their bytecode (the layer build compiles it, unchecked-hash);
+      `lectern` and the handlers are copied from the working tree over the built ones (the
+      build copies them verbatim), so code changes are measured without rebuilding the
+      layers, and `lectern` is compiled as the layer build would.
+    - The function folder without __pycache__: SAM builds none (a smoke run may have left
+      some behind) and /var/task is read-only on Lambda, so every cold start compiles the
+      handler module. `compiled=True` compiles it too: everything as bytecode.
     """
     import compileall
     import py_compile
@@ -241,20 +287,26 @@ def deployed_copy(layout: Layout, scratch: Path, *, compiled: bool) -> Layout:
     repo = Path(__file__).resolve().parents[1]
     mapping: dict[Path, Path] = {}
 
+    def compile_tree(folder: Path) -> None:
+        compileall.compile_dir(str(folder), quiet=2, workers=1,
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+
     def copy(folder: Path, *, task_source: Path | None = None) -> Path:
         if folder not in mapping:
             target = scratch / ("compiled" if compiled else "deployed") / str(len(mapping)) / folder.name
-            shutil.copytree(folder, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            is_task = task_source is not None
+            shutil.copytree(folder, target, symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc") if is_task else None)
             if (target / "lectern").is_dir():
                 shutil.rmtree(target / "lectern")
                 shutil.copytree(repo / "layers" / "common" / "lectern", target / "lectern",
                                 ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            if task_source is not None:
+                compile_tree(target / "lectern")
+            if is_task:
                 for source in task_source.glob("*.py"):
                     shutil.copy2(source, target / source.name)
             if compiled:
-                compileall.compile_dir(str(target), quiet=2, workers=1,
-                                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+                compile_tree(target)
             mapping[folder] = target
         return mapping[folder]
 
@@ -265,5 +317,5 @@ def deployed_copy(layout: Layout, scratch: Path, *, compiled: bool) -> Layout:
         name: FunctionLayout(f.logical_id, copy(f.task_dir, task_source=specs[name].code_dir if name in specs else None),
                              [copy(d) for d in f.layer_dirs], f.module, f.environment)
         for name, f in layout.functions.items()}
-    label = "with .pyc (unchecked-hash)" if compiled else "as deployed (no .pyc)"
+    label = "all compiled (unchecked-hash)" if compiled else "as deployed (layers with bytecode)"
     return Layout(f"{layout.source}, {label}", layout.runtime_dir, functions)

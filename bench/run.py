@@ -69,7 +69,7 @@ def yes_no(met: bool | None) -> str:
     return "–" if met is None else ("met" if met else "**not met**")
 
 
-def cold_section(layouts: list[tuple[str, dict]], profiles: dict[str, list[tuple[str, float]]], runs: int,
+def cold_section(layouts: list[tuple[str, dict]], profiles: dict[str, tuple[list, list]], runs: int,
                  notes: list[str]) -> str:
     from bench.cold import BUDGETS, clients_for
 
@@ -79,7 +79,8 @@ def cold_section(layouts: list[tuple[str, dict]], profiles: dict[str, list[tuple
         out.append("")
     headers = ["function", "floor clients", "budget"]
     for label, _results in layouts:
-        headers += [f"{label}: import ms", "import + clients ms", "floor ms", "ratio"]
+        headers += [f"{label}: import ms", "import + clients ms", "floor ms", "ratio",
+                    "stack floor ms (× floor)", "handler / stack floor"]
     headers.append("budget met?")
     rows = []
     for logical_id in FUNCTIONS:
@@ -90,16 +91,22 @@ def cold_section(layouts: list[tuple[str, dict]], profiles: dict[str, list[tuple
         verdicts = []
         for _label, results in layouts:
             r = results[logical_id]
-            row += [f"{r.import_ms:.0f}", f"{r.total_ms:.0f}", f"{r.floor_ms:.0f}", f"**{r.ratio:.2f}×**"]
+            row += [f"{r.import_ms:.0f}", f"{r.total_ms:.0f}", f"{r.floor_ms:.0f}", f"**{r.ratio:.2f}×**",
+                    f"{r.stack_ms:.0f} ({r.stack_ratio:.2f}×)", f"{r.over_stack:.2f}×"]
             verdicts.append(r.met)
         row.append(" / ".join(yes_no(v) for v in verdicts))
         rows.append(row)
     out.append(table(headers, rows))
+    out += ["", "The *stack floor* is the floor plus what the prescribed stack loads before any Lectern code "
+                "(bench/cold.py `STACK_MODULE`: Powertools' HTTP API resolver with validation, Logger, Metrics, "
+                "Tracer patching botocore and http.client, pydantic, PynamoDB): *handler / stack floor* is what "
+                "Lectern's own modules add."]
     if profiles:
-        out += ["", "Where the time goes beyond the floor (`python -X importtime`, self time of the modules the "
-                    "floor does not import, summed per package, one run):", ""]
-        for logical_id, rows_ in profiles.items():
-            out.append(f"- **{logical_id}**: " + ", ".join(f"{name} {ms:.0f} ms" for name, ms in rows_))
+        out += ["", "Where the time goes (`python -X importtime`, self time of the modules the baseline does not "
+                    "import, summed per package, one run), beyond the floor → beyond the stack floor:", ""]
+        for logical_id, (beyond_floor, beyond_stack) in profiles.items():
+            out.append(f"- **{logical_id}**: " + ", ".join(f"{name} {ms:.0f} ms" for name, ms in beyond_floor)
+                       + " → **beyond the stack**: " + ", ".join(f"{name} {ms:.0f} ms" for name, ms in beyond_stack))
     return "\n".join(out)
 
 
@@ -157,12 +164,11 @@ def run_cold(runs: int, only: list[str] | None) -> tuple[str, list[str]]:
                          "working tree, their dependencies from the dev venv restricted to each layer's "
                          "requirements (with .pyc, like a build that ships bytecode).")
         else:
-            notes.append("Built dependencies with the working tree's `lectern` and handlers copied over them. "
-                         "*as deployed*: no .pyc, as the build ships (Lambda's /opt and /var/task are read-only, "
-                         "so every cold start compiles what it imports); *with .pyc*: the same files compiled "
-                         "(unchecked-hash).")
+            notes.append("As deployed: the built layers with the bytecode their build compiles, the working tree's "
+                         "`lectern` (compiled likewise) and handlers copied over the built ones; the function folder "
+                         "without bytecode (SAM compiles none, and /var/task is read-only, so each cold start "
+                         "compiles the handler module).")
             layouts.append(("as deployed", cold.deployed_copy(found, scratch / "deployed", compiled=False)))
-            layouts.append(("with .pyc", cold.deployed_copy(found, scratch / "compiled", compiled=True)))
         results = []
         for label, lay in layouts:
             say(f"cold init: {label} ({runs} runs)")
@@ -180,7 +186,8 @@ def run_cold(runs: int, only: list[str] | None) -> tuple[str, list[str]]:
         profiles = {}
         for name in over:
             say(f"cold init: -X importtime profile of {name}")
-            profiles[name] = cold.profile(dict(layouts)[best_label], name, top=10)
+            profiles[name] = (cold.profile(dict(layouts)[best_label], name, top=10),
+                              cold.profile(dict(layouts)[best_label], name, top=8, baseline="stack"))
         notes.append("Lambda-like environment: the function's template variables, LAMBDA_TASK_ROOT and "
                      "AWS_LAMBDA_FUNCTION_NAME set, tracing on (`Tracing: Active`); `python -S -B`, the clock "
                      "starts after interpreter start-up.")

@@ -24,9 +24,11 @@ class SizeResult:
         return self.total <= BUDGET_BYTES
 
 
-def du_sb(path: Path) -> int:
-    # (__pycache__ left out: the layer build ships none, but a smoke run may have written some)
-    return int(subprocess.run(["du", "-sb", "--exclude=__pycache__", str(path)], capture_output=True, text=True,
+def du_sb(path: Path, *, bytecode: bool = True) -> int:
+    """Bytes under path; bytecode=False leaves __pycache__ out (a function folder ships none, but a
+    run without -B may have written some; the layers' bytecode is built and deployed)."""
+    exclude = [] if bytecode else ["--exclude=__pycache__"]
+    return int(subprocess.run(["du", "-sb", *exclude, str(path)], capture_output=True, text=True,
                               check=True).stdout.split()[0])
 
 
@@ -65,5 +67,5 @@ def measure() -> tuple[str, list[SizeResult]]:
             layer_dir = layer_python.parent  # the layer's content: python/...
             sizes.setdefault(layer_dir, du_sb(layer_dir))
             layers.append((layer_dir.name, sizes[layer_dir]))
-        results.append(SizeResult(logical_id, du_sb(function.task_dir), layers))
+        results.append(SizeResult(logical_id, du_sb(function.task_dir, bytecode=False), layers))
     return f"{build_dir.relative_to(REPO)} ({arch})", results

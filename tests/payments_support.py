@@ -56,6 +56,24 @@ def atomic_aws_requests(monkeypatch):
     monkeypatch.setattr(BotocoreStubber, "process_request", one_at_a_time)
 
 
+@pytest.fixture
+def paid_transitions(monkeypatch) -> list[str]:
+    """The order id of each pending → paid write that lands (the transaction that commits)."""
+    from lectern.payments import fulfillment
+
+    landed: list[str] = []
+    real = fulfillment._mark_paid
+
+    def counting(order, session):
+        changed = real(order, session)
+        if changed:
+            landed.append(order.id)
+        return changed
+
+    monkeypatch.setattr(fulfillment, "_mark_paid", counting)
+    return landed
+
+
 def stripe_client(emu: StripeEmulator) -> stripe.StripeClient:
     return stripe.StripeClient(API_KEY, base_addresses={"api": emu.base_url}, http_client=stripe.UrllibClient())
 

@@ -35,9 +35,7 @@ class RequestCounter:
         self.calls.clear()
 
 
-@contextlib.contextmanager
-def count_requests():
-    counter = RequestCounter()
+def _clients_in_use(extra=()) -> list:
     clients = []
     for model in _all_models():
         meta = getattr(model, "Meta", None)
@@ -47,21 +45,37 @@ def count_requests():
 
     if base._connection is not None:
         clients.append(base._connection.client)
+    clients.extend(extra)
+    return list({id(client): client for client in clients}.values())
+
+
+@contextlib.contextmanager
+def on_every_client(attach, detach, extra_clients=()):
+    """attach(client) to the models' clients, the shared transaction connection's, `extra_clients`
+    and every client created meanwhile; detach(client) from all of them on exit."""
+    clients = _clients_in_use(extra_clients)
     original = botocore.session.Session.create_client
 
     def create_client(self, *args, **kwargs):
         client = original(self, *args, **kwargs)
-        client.meta.events.register("before-call", counter)
+        attach(client)
         clients.append(client)
         return client
 
-    clients = list({id(client): client for client in clients}.values())
     for client in clients:
-        client.meta.events.register("before-call", counter)
+        attach(client)
     botocore.session.Session.create_client = create_client
     try:
-        yield counter
+        yield
     finally:
         botocore.session.Session.create_client = original
         for client in clients:
-            client.meta.events.unregister("before-call", counter)
+            detach(client)
+
+
+@contextlib.contextmanager
+def count_requests():
+    counter = RequestCounter()
+    with on_every_client(lambda client: client.meta.events.register("before-call", counter),
+                         lambda client: client.meta.events.unregister("before-call", counter)):
+        yield counter

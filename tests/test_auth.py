@@ -227,6 +227,40 @@ def test_unknown_and_expired_refresh_tokens_are_401(api):
     assert api.post("/auth/refresh", body={"refresh_token": raw})["statusCode"] == 401
 
 
+def test_refresh_is_five_requests(api):
+    """#8 on the token already read (GetItem, then its conditional UpdateItem), the family's
+    conditional UpdateItem, #5, and the next token's PutItem."""
+    from request_counter import count_requests
+
+    raw = register(api)["json"]["refresh_token"]
+    with count_requests() as counter:
+        response = api.post("/auth/refresh", body={"refresh_token": raw})
+    assert response["statusCode"] == 200
+    assert counter.by_operation() == {"GetItem": 2, "UpdateItem": 2, "PutItem": 1}
+
+
+def test_a_token_used_between_the_read_and_the_write_counts_as_reuse(api, monkeypatch):
+    """Two requests present the same token at once: both read it unused, only one write lands;
+    the other is a reuse and ends the family (including the winner's new token)."""
+    from lectern.accounts import sessions
+
+    raw = register(api)["json"]["refresh_token"]
+    winner = {}
+    real_lookup = sessions._lookup
+
+    def lookup_then_lose_the_race(presented):
+        token = real_lookup(presented)
+        monkeypatch.setattr(sessions, "_lookup", real_lookup)
+        winner.update(sessions.rotate(presented))  # the other request, in-process (the runner is busy)
+        return token
+
+    monkeypatch.setattr(sessions, "_lookup", lookup_then_lose_the_race)
+    loser = api.post("/auth/refresh", body={"refresh_token": raw})
+    assert winner["refresh_token"]
+    assert loser["statusCode"] == 401 and loser["json"]["error"]["code"] == "unauthenticated"
+    assert api.post("/auth/refresh", body={"refresh_token": winner["refresh_token"]})["statusCode"] == 401
+
+
 def test_logout_is_204_and_ends_the_session(api):
     raw = register(api)["json"]["refresh_token"]
     response = api.post("/auth/logout", body={"refresh_token": raw})

@@ -25,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
@@ -34,9 +33,9 @@ from lectern.entitlements import service as entitlements
 from lectern.models.events import PROCESSED, StripeEvent
 from lectern.models.orders import FAILED, PAID, PENDING, CheckoutSessionRef, Order, OrderItem
 from payments_support import (  # noqa: F401  (fixtures)
-    deliver, emulator, last_event, sellable_course, sent_emails, start_checkout, stripe_env,
+    deliver, emulator, last_event, paid_transitions, sellable_course, sent_emails, start_checkout, stripe_env,
 )
-from request_counter import _all_models
+from request_counter import on_every_client
 
 THROTTLE = {"dynamodb": "ProvisionedThroughputExceededException", "ses": "Throttling"}
 
@@ -109,46 +108,24 @@ class Injector:
 
 @contextmanager
 def injected(*faults: Fault):
-    """Register the injector on every botocore client: the models' existing connections,
-    the shared transaction connection, cached boto3 clients, and any client created meanwhile."""
-    injector = Injector(list(faults))
-    clients = []
-    for model in _all_models():
-        if getattr(getattr(model, "Meta", None), "table_name", None) and getattr(model, "_connection", None):
-            clients.append(model._get_connection().connection.client)
+    """The injector on every botocore client the handlers use, cached boto3 ones included."""
     from lectern.learning import downloads
-    from lectern.models import base
     from lectern.notifications import email
 
-    if base._connection is not None:
-        clients.append(base._connection.client)
-    for cached in (email._ses, downloads._s3):
-        if cached.cache_info().currsize:
-            clients.append(cached())
-    clients = list({id(c): c for c in clients}.values())
-    original = botocore.session.Session.create_client
+    injector = Injector(list(faults))
+    cached = [client() for client in (email._ses, downloads._s3) if client.cache_info().currsize]
 
-    def create_client(self, *args, **kwargs):
-        client = original(self, *args, **kwargs)
-        register(client)
-        clients.append(client)
-        return client
-
-    def register(client):
+    def attach(client):
         # Ahead of every other handler (moto's, the request counter's): first in, first asked.
         client.meta.events.register_first("before-call", injector.before_call)
         client.meta.events.register_last("after-call", injector.after_call)
 
-    for client in clients:
-        register(client)
-    botocore.session.Session.create_client = create_client
-    try:
+    def detach(client):
+        client.meta.events.unregister("before-call", injector.before_call)
+        client.meta.events.unregister("after-call", injector.after_call)
+
+    with on_every_client(attach, detach, cached):
         yield injector
-    finally:
-        botocore.session.Session.create_client = original
-        for client in clients:
-            client.meta.events.unregister("before-call", injector.before_call)
-            client.meta.events.unregister("after-call", injector.after_call)
 
 
 def assert_envelope(response: dict, statuses: tuple[int, ...]) -> str:
@@ -313,23 +290,6 @@ def _exactly_once(order_id: str, course, email: str, event_id: str, paid_transit
     subjects = Counter(m.subject for m in sent_emails(email))
     assert subjects == Counter({"Your Lectern receipt": 1, "Set your password to start learning": 1}), subjects
     assert StripeEvent.get(event_id, consistent_read=True).status == PROCESSED
-
-
-@pytest.fixture
-def paid_transitions(monkeypatch) -> list[str]:
-    from lectern.payments import fulfillment
-
-    landed: list[str] = []
-    real = fulfillment._mark_paid
-
-    def counting(order, session):
-        changed = real(order, session)
-        if changed:
-            landed.append(order.id)
-        return changed
-
-    monkeypatch.setattr(fulfillment, "_mark_paid", counting)
-    return landed
 
 
 @pytest.mark.parametrize("kind", ["throttle", "timeout"])

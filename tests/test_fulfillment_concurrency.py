@@ -10,7 +10,8 @@ from lectern.models.events import PROCESSED, StripeEvent
 from lectern.models.orders import PAID, Order
 from lectern.models.users import User
 from payments_support import (  # noqa: F401  (fixtures)
-    atomic_aws_requests, deliver, emulator, last_event, sellable_course, sent_emails, start_checkout, stripe_env,
+    atomic_aws_requests, deliver, emulator, last_event, paid_transitions, sellable_course, sent_emails, start_checkout,
+    stripe_env,
 )
 
 THREADS = 20
@@ -36,30 +37,13 @@ def _deliver_together(pool, runner, events: list[dict]) -> list[int]:
     return list(pool.map(send, events, timeout=60))
 
 
-def _count_paid_transitions(monkeypatch) -> list[str]:
-    """Record each pending → paid write that lands (the transaction that commits)."""
-    from lectern.payments import fulfillment
-
-    landed: list[str] = []
-    real = fulfillment._mark_paid
-
-    def counting(order, session):
-        changed = real(order, session)
-        if changed:
-            landed.append(order.id)
-        return changed
-
-    monkeypatch.setattr(fulfillment, "_mark_paid", counting)
-    return landed
-
-
 @pytest.fixture
 def course(stripe_env):
     return sellable_course(stripe_env)
 
 
-def test_one_event_delivered_twenty_times_at_once_applies_once(pool, api, runner, stripe_env, course, monkeypatch):
-    landed = _count_paid_transitions(monkeypatch)
+def test_one_event_delivered_twenty_times_at_once_applies_once(pool, api, runner, stripe_env, course,
+                                                               paid_transitions):
     created = start_checkout(api, course, "crowd@example.com")
     session = stripe_env.pay(created["checkout_session_id"])
     completed = last_event(stripe_env, "checkout.session.completed", session["id"])
@@ -67,7 +51,7 @@ def test_one_event_delivered_twenty_times_at_once_applies_once(pool, api, runner
     assert _deliver_together(pool, runner, [completed] * THREADS) == [200] * THREADS
 
     order = Order.get(*Order.key(created["order_id"]), consistent_read=True)
-    assert order.status == PAID and landed == [order.id]
+    assert order.status == PAID and paid_transitions == [order.id]
     assert [u.email for u in User.scan() if u.sk == "PROFILE"] == ["crowd@example.com"]
     assert entitlements.is_active(order.user_id, course.id)
     assert [h.action for h in entitlements.history(order.user_id)] == ["grant"]
@@ -77,8 +61,7 @@ def test_one_event_delivered_twenty_times_at_once_applies_once(pool, api, runner
 
 
 def test_completed_and_async_succeeded_at_once_make_one_paid_transition(pool, api, runner, stripe_env, course,
-                                                                         monkeypatch):
-    landed = _count_paid_transitions(monkeypatch)
+                                                                         paid_transitions):
     created = start_checkout(api, course, "bank@example.com")
     session = stripe_env.pay(created["checkout_session_id"], delayed=True)
     stripe_env.settle_delayed(session["id"], succeed=True)
@@ -89,7 +72,7 @@ def test_completed_and_async_succeeded_at_once_make_one_paid_transition(pool, ap
     assert _deliver_together(pool, runner, events * 5) == [200] * 10
 
     order = Order.get(*Order.key(created["order_id"]), consistent_read=True)
-    assert order.status == PAID and landed == [order.id]
+    assert order.status == PAID and paid_transitions == [order.id]
     assert [h.action for h in entitlements.history(order.user_id)] == ["grant"]
     assert len(sent_emails("bank@example.com")) == 2
 

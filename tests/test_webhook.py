@@ -159,6 +159,25 @@ def test_paid_checkout_grants_access_binds_the_guest_and_emails_once(shop):
     assert json.loads(record.payload)["id"] == completed["id"]
 
 
+def test_a_guest_completion_is_eleven_requests(shop):
+    """#17, #9 (the order and its items in one Query), the paid transition (1 transaction), #6's
+    EMAIL# GetItem, #7, binding the order, #15, the receipt stamp, the claim token, the claim
+    stamp, and the event's processed UpdateItem; no reload of the order after the transition."""
+    from request_counter import count_requests
+
+    created = shop.checkout(email="count@example.com")
+    session = shop.emu.pay(created["checkout_session_id"])
+    with count_requests() as counter:
+        assert shop.deliver(shop.event("checkout.session.completed", session["id"]))["statusCode"] == 200
+    assert counter.by_operation() == {"PutItem": 2, "Query": 1, "TransactWriteItems": 3, "GetItem": 1,
+                                      "UpdateItem": 4}
+    # The receipt was written from the order as the transition left it, without reading it back.
+    order = order_of(created)
+    [receipt] = emails("receipt", "count@example.com")
+    assert order.status == PAID and f"Order {order.id} ({order.paid_at})" in receipt.body
+    assert "Total paid: 49.00 USD" in receipt.body
+
+
 def test_a_buyer_with_a_password_gets_a_receipt_but_no_claim_email(shop):
     from lectern.accounts.users import create_user
 
@@ -173,7 +192,9 @@ def test_discounted_amounts_come_from_the_session(shop):
     shop.course = sellable_course(shop.emu, price=5000)
     order, _ = shop.paid(promotion_code=promotion_code(shop.emu, percent_off=20))
     assert (order.subtotal_amount, order.discount_amount, order.total_amount) == (5000, 1000, 4000)
-    assert "Discount: -10.00 USD" in emails("receipt")[0].body
+    [receipt] = emails("receipt")  # written from the order in memory after the transition
+    assert "Subtotal: 50.00 USD" in receipt.body and "Discount: -10.00 USD" in receipt.body
+    assert "Total paid: 40.00 USD" in receipt.body
 
 
 def test_delayed_payment_grants_only_when_it_settles(shop):

@@ -491,8 +491,10 @@ def run(build_dir: Path, *, build: bool, keep_logs: bool) -> int:
         raise SmokeFailure(f"no build in {build_dir} (run without --no-build)")
     ensure_lambda_runtime()
     functions = built_functions(build_dir)
-    for cache in build_dir.rglob("__pycache__"):  # left by a run without -B: not part of the artifact
-        shutil.rmtree(cache, ignore_errors=True)
+    # Left in a function folder by a run without -B, not built (the layers' bytecode is built).
+    for function in functions.values():
+        for cache in function.code_dir.rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
 
     problems: list[str] = []
     for function in functions.values():

@@ -58,6 +58,36 @@ def paginate(objects: list[dict], params: dict, url: str) -> dict:
     return {"object": "list", "data": page, "has_more": len(remaining) > limit, "url": url}
 
 
+# A list filter reads its query param and returns a test for each object, or None when the param is absent.
+ListFilter = Callable[[dict], Callable[[dict], bool] | None]
+
+
+def field_is(
+    param: str, get: Callable[[dict], Any] | None = None, *, read: Callable = to_str, fold: Callable = lambda v: v
+) -> ListFilter:
+    """Keep objects whose field (the param's namesake unless `get` is given) equals the param, both `fold`ed."""
+    get = get or (lambda obj: obj[param])
+
+    def test_for(params: dict) -> Callable[[dict], bool] | None:
+        wanted = read(params, param)
+        if wanted is None:
+            return None
+        wanted = fold(wanted)
+        return lambda obj: fold(get(obj)) == wanted
+
+    return test_for
+
+
+def field_in(param: str, field: str) -> ListFilter:
+    """Keep objects whose `field` is one of the values of the list param (`ids[]`, `lookup_keys[]`)."""
+
+    def test_for(params: dict) -> Callable[[dict], bool] | None:
+        wanted = set(to_list(params, param))
+        return (lambda obj: obj[field] in wanted) if wanted else None
+
+    return test_for
+
+
 class IdempotencyCache:
     """Replays the stored response for a repeated `Idempotency-Key`.
 
@@ -168,20 +198,21 @@ def create_app(emulator: "StripeEmulator") -> Flask:
 
         return register
 
+    def api_list(rule: str, object_type: str, *filters: ListFilter) -> None:
+        """Register GET `rule`: the `object_type` objects that pass every filter the query asks for, paginated."""
+
+        @api(rule, "GET")
+        def list_objects(params, context):
+            tests = [test for test in (make(params) for make in filters) if test is not None]
+            return paginate(engine.list(object_type, lambda obj: all(test(obj) for test in tests)), params, rule)
+
     # ----------------------------------------------------------------- catalog
 
     @api("/v1/products", "POST")
     def create_product(params, context):
         return engine.create_product(params)
 
-    @api("/v1/products", "GET")
-    def list_products(params, context):
-        active = to_bool(params, "active")
-        ids = set(to_list(params, "ids"))
-        products = engine.list(
-            "product", lambda p: (active is None or p["active"] == active) and (not ids or p["id"] in ids)
-        )
-        return paginate(products, params, "/v1/products")
+    api_list("/v1/products", "product", field_is("active", read=to_bool), field_in("ids", "id"))
 
     @api("/v1/products/<product_id>", "GET")
     def retrieve_product(params, context, product_id):
@@ -195,22 +226,14 @@ def create_app(emulator: "StripeEmulator") -> Flask:
     def create_price(params, context):
         return engine.create_price(params)
 
-    @api("/v1/prices", "GET")
-    def list_prices(params, context):
-        product = to_str(params, "product")
-        active = to_bool(params, "active")
-        currency = to_str(params, "currency")
-        lookup_keys = set(to_list(params, "lookup_keys"))
-
-        def keep(price: dict) -> bool:
-            return (
-                (product is None or price["product"] == product)
-                and (active is None or price["active"] == active)
-                and (currency is None or price["currency"] == currency.lower())
-                and (not lookup_keys or price["lookup_key"] in lookup_keys)
-            )
-
-        return paginate(engine.list("price", keep), params, "/v1/prices")
+    api_list(
+        "/v1/prices",
+        "price",
+        field_is("product"),
+        field_is("active", read=to_bool),
+        field_is("currency", fold=str.lower),
+        field_in("lookup_keys", "lookup_key"),
+    )
 
     @api("/v1/prices/<price_id>", "GET")
     def retrieve_price(params, context, price_id):
@@ -224,9 +247,7 @@ def create_app(emulator: "StripeEmulator") -> Flask:
     def create_coupon(params, context):
         return engine.create_coupon(params)
 
-    @api("/v1/coupons", "GET")
-    def list_coupons(params, context):
-        return paginate(engine.list("coupon"), params, "/v1/coupons")
+    api_list("/v1/coupons", "coupon")
 
     @api("/v1/coupons/<coupon_id>", "GET")
     def retrieve_coupon(params, context, coupon_id):
@@ -236,20 +257,13 @@ def create_app(emulator: "StripeEmulator") -> Flask:
     def create_promotion_code(params, context):
         return engine.create_promotion_code(params)
 
-    @api("/v1/promotion_codes", "GET")
-    def list_promotion_codes(params, context):
-        code = to_str(params, "code")
-        active = to_bool(params, "active")
-        coupon = to_str(params, "coupon")
-
-        def keep(promo: dict) -> bool:
-            return (
-                (code is None or promo["code"].lower() == code.lower())
-                and (active is None or promo["active"] == active)
-                and (coupon is None or promo["promotion"]["coupon"] == coupon)
-            )
-
-        return paginate(engine.list("promotion_code", keep), params, "/v1/promotion_codes")
+    api_list(
+        "/v1/promotion_codes",
+        "promotion_code",
+        field_is("code", fold=str.lower),
+        field_is("active", read=to_bool),
+        field_is("coupon", lambda promo: promo["promotion"]["coupon"]),
+    )
 
     @api("/v1/promotion_codes/<promo_id>", "GET")
     def retrieve_promotion_code(params, context, promo_id):
@@ -265,16 +279,7 @@ def create_app(emulator: "StripeEmulator") -> Flask:
     def create_checkout_session(params, context):
         return engine.create_session(params, context)
 
-    @api("/v1/checkout/sessions", "GET")
-    def list_checkout_sessions(params, context):
-        payment_intent = to_str(params, "payment_intent")
-        status = to_str(params, "status")
-        sessions = engine.list(
-            "checkout.session",
-            lambda s: (payment_intent is None or s["payment_intent"] == payment_intent)
-            and (status is None or s["status"] == status),
-        )
-        return paginate(sessions, params, "/v1/checkout/sessions")
+    api_list("/v1/checkout/sessions", "checkout.session", field_is("payment_intent"), field_is("status"))
 
     @api("/v1/checkout/sessions/<session_id>", "GET")
     def retrieve_checkout_session(params, context, session_id):
@@ -292,19 +297,13 @@ def create_app(emulator: "StripeEmulator") -> Flask:
 
     # -------------------------------------------------- payments and refunds
 
-    @api("/v1/payment_intents", "GET")
-    def list_payment_intents(params, context):
-        return paginate(engine.list("payment_intent"), params, "/v1/payment_intents")
+    api_list("/v1/payment_intents", "payment_intent")
 
     @api("/v1/payment_intents/<intent_id>", "GET")
     def retrieve_payment_intent(params, context, intent_id):
         return engine.get("payment_intent", intent_id, param="intent")
 
-    @api("/v1/charges", "GET")
-    def list_charges(params, context):
-        payment_intent = to_str(params, "payment_intent")
-        charges = engine.list("charge", lambda c: payment_intent is None or c["payment_intent"] == payment_intent)
-        return paginate(charges, params, "/v1/charges")
+    api_list("/v1/charges", "charge", field_is("payment_intent"))
 
     @api("/v1/charges/<charge_id>", "GET")
     def retrieve_charge(params, context, charge_id):
@@ -324,31 +323,13 @@ def create_app(emulator: "StripeEmulator") -> Flask:
             request=context,
         )
 
-    @api("/v1/refunds", "GET")
-    def list_refunds(params, context):
-        charge = to_str(params, "charge")
-        payment_intent = to_str(params, "payment_intent")
-        refunds = engine.list(
-            "refund",
-            lambda r: (charge is None or r["charge"] == charge)
-            and (payment_intent is None or r["payment_intent"] == payment_intent),
-        )
-        return paginate(refunds, params, "/v1/refunds")
+    api_list("/v1/refunds", "refund", field_is("charge"), field_is("payment_intent"))
 
     @api("/v1/refunds/<refund_id>", "GET")
     def retrieve_refund(params, context, refund_id):
         return engine.get("refund", refund_id, param="refund")
 
-    @api("/v1/disputes", "GET")
-    def list_disputes(params, context):
-        charge = to_str(params, "charge")
-        payment_intent = to_str(params, "payment_intent")
-        disputes = engine.list(
-            "dispute",
-            lambda d: (charge is None or d["charge"] == charge)
-            and (payment_intent is None or d["payment_intent"] == payment_intent),
-        )
-        return paginate(disputes, params, "/v1/disputes")
+    api_list("/v1/disputes", "dispute", field_is("charge"), field_is("payment_intent"))
 
     @api("/v1/disputes/<dispute_id>", "GET")
     def retrieve_dispute(params, context, dispute_id):
@@ -356,15 +337,15 @@ def create_app(emulator: "StripeEmulator") -> Flask:
 
     # ------------------------------------------------------------------ events
 
-    @api("/v1/events", "GET")
-    def list_events(params, context):
+    def event_types_and_delivery(params: dict) -> Callable[[dict], bool]:
         types = [str(t) for t in to_list(params, "types")]
         if to_str(params, "type"):
             types.append(to_str(params, "type"))
-        keep = engine.events_matching(
+        return engine.events_matching(
             types, delivered=emulator.delivery_succeeded, want_delivered=to_bool(params, "delivery_success")
         )
-        return paginate(engine.list("event", keep), params, "/v1/events")
+
+    api_list("/v1/events", "event", event_types_and_delivery)
 
     @api("/v1/events/<event_id>", "GET")
     def retrieve_event(params, context, event_id):

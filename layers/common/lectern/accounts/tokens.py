@@ -60,6 +60,12 @@ def consume(raw: str, purpose: str) -> OneTimeToken:
         token = OneTimeToken.get(pk, sk, consistent_read=True)
     except DoesNotExist:
         raise TokenInvalid() from None
+    return use(token, purpose)
+
+
+def use(token: OneTimeToken, purpose: str) -> OneTimeToken:
+    """`consume` for a token the caller has already read: the conditional update alone.
+    The checks before it only answer early; the condition is what makes the token single use."""
     if token.purpose != purpose or token.used_at is not None:
         raise TokenInvalid()
     now = iso()

@@ -23,7 +23,8 @@ from lectern.clock import iso
 from lectern.entitlements import service as entitlements
 from lectern.models.base import transaction
 from lectern.models.orders import (
-    FAILED, PAID, PENDING, REFUNDED, CheckoutSessionRef, Order, OrderItem, PaymentIntentRef, RefundRecord, order_pk,
+    FAILED, PAID, PENDING, REFUNDED, CheckoutSessionRef, Order, OrderItem, PaymentIntentRef, RefundRecord,
+    load_order_with_items, order_pk,
 )
 from lectern.models.users import User
 from lectern.notifications import email
@@ -64,14 +65,18 @@ def _items(order: Order) -> list[OrderItem]:
     return list(OrderItem.query(order_pk(order.id), OrderItem.sk.startswith("ITEM#"), consistent_read=True))
 
 
-def _order_for_session(session: dict[str, Any]) -> Order | None:
+def _order_id_for_session(session: dict[str, Any]) -> str | None:
     order_id = (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id")
     if not order_id:
         try:
             order_id = CheckoutSessionRef.get(*CheckoutSessionRef.key(session["id"])).order_id
         except DoesNotExist:
             return None
-    return _load_order(order_id)
+    return order_id
+
+
+def _order_for_session(session: dict[str, Any]) -> Order | None:
+    return _load_order(_order_id_for_session(session))
 
 
 def _order_for_payment(payment_intent_id: str | None, charge_id: str | None,
@@ -115,20 +120,21 @@ def fulfill_checkout(session_id: str, *, actor: str) -> str:
         if exc.code == "resource_missing":  # not a session of this Stripe account: no retry will find it
             return "unknown_order"
         raise
-    order = _order_for_session(session)
+    order_id = _order_id_for_session(session)
+    order, items = load_order_with_items(order_id) if order_id else (None, [])  # #9: one Query
     if order is None:
         return "unknown_order"
     if session.get("payment_status") not in _PAID_STATUSES:
         return "awaiting_payment"
     changed = _mark_paid(order, session)
-    order = _load_order(order.id)
+    if not changed:  # another delivery (or an expiry) moved it first: read what it is now
+        order = _load_order(order.id)
     if order.status != PAID:
         if order.status == FAILED:  # paid at Stripe, but we gave the order up: needs a person
             logger.error("Paid session for a failed order", extra={"order_id": order.id, "session_id": session_id})
         return f"order_{order.status}"
 
     user = _bind_buyer(order)
-    items = _items(order)
     if order.dispute_status not in _DISPUTE_BLOCKS_ACCESS:  # a redelivered completion must not undo a chargeback
         for item in items:
             entitlements.grant(user.id, item.course_id, item.course_slug, reason="purchase", actor=actor,
@@ -140,17 +146,19 @@ def fulfill_checkout(session_id: str, *, actor: str) -> str:
 
 
 def _mark_paid(order: Order, session: dict[str, Any]) -> bool:
-    """pending → paid with the final amounts, once; False if another delivery got there first."""
+    """pending → paid with the final amounts, once; False if another delivery got there first.
+    When it lands, `order` is updated in memory to match, so the caller need not read it back."""
     intent_id = _id_of(session.get("payment_intent"))
-    actions = [
-        Order.status.set(PAID), Order.paid_at.set(iso()),
-        Order.subtotal_amount.set(session["amount_subtotal"]),
-        Order.discount_amount.set((session.get("total_details") or {}).get("amount_discount") or 0),
-        Order.total_amount.set(session["amount_total"]),
-        Order.currency.set(session["currency"]),
-    ]
+    paid = {
+        "status": PAID, "paid_at": iso(),
+        "subtotal_amount": session["amount_subtotal"],
+        "discount_amount": (session.get("total_details") or {}).get("amount_discount") or 0,
+        "total_amount": session["amount_total"],
+        "currency": session["currency"],
+    }
     if intent_id:
-        actions.append(Order.payment_intent_id.set(intent_id))
+        paid["payment_intent_id"] = intent_id
+    actions = [getattr(Order, name).set(value) for name, value in paid.items()]
     try:
         with transaction() as write:
             write.update(order, actions=actions, condition=Order.status == PENDING)
@@ -160,6 +168,9 @@ def _mark_paid(order: Order, session: dict[str, Any]) -> bool:
         if _condition_failed(exc):
             return False
         raise
+    # The condition held: the order was pending, and nothing fulfillment reads changes while it is.
+    for name, value in paid.items():
+        setattr(order, name, value)
     return True
 
 
