@@ -77,6 +77,20 @@ def lambda_handler(event, context):
     return {{"statusCode": 200}}
 '''
 
+# The stack floor built up one piece at a time (each line adds to the ones before it), to show
+# what each piece costs at cold start. The last step is STACK_MODULE.
+STACK_STEPS = [
+    ("Powertools Logger", "from aws_lambda_powertools import Logger\nlogger = Logger()"),
+    ("+ Metrics", "from aws_lambda_powertools import Metrics\nmetrics = Metrics()"),
+    ("+ Tracer (X-Ray SDK, patching botocore and http.client)",
+     "from aws_lambda_powertools import Tracer\ntracer = Tracer(patch_modules=('botocore', 'httplib'))"),
+    ("+ the event handler (APIGatewayHttpResolver)",
+     "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver\napp = APIGatewayHttpResolver()"),
+    ("+ its validation (enable_validation=True: pydantic)",
+     "from pydantic import BaseModel\napp = APIGatewayHttpResolver(enable_validation=True)"),
+    ("+ PynamoDB", "from pynamodb.models import Model"),
+]
+
 # Runs in the child, under `python -S -B`: sys.path is set before the clock starts.
 CHILD = '''
 import sys
@@ -244,6 +258,35 @@ def _group(module: str) -> str:
     parts = module.split(".")
     depth = 3 if parts[0] == "aws_lambda_powertools" else 2 if parts[0] in ("lectern", "aws_xray_sdk", "pydantic") else 1
     return ".".join(parts[:depth])
+
+
+def stack_steps(layout: Layout, logical_id: str, runs: int, *, progress=lambda text: None) -> list[tuple[str, float]]:
+    """(step, median ratio to the floor) for each cumulative step of STACK_STEPS, in one
+    function's sandbox, interleaved with the floor like `measure`."""
+    function = layout.functions[logical_id]
+    scratch = Path(tempfile.mkdtemp(prefix="lectern-steps-"))
+    try:
+        key = clients_for(logical_id)
+        env = lambda_environment(function)
+        floor = floor_layout(function, scratch)
+        steps = []
+        for index in range(len(STACK_STEPS)):
+            task = scratch / f"step{index}"
+            task.mkdir()
+            body = "\n".join(code for _name, code in STACK_STEPS[:index + 1])
+            (task / "step_app.py").write_text(f"import boto3\n{body}\nCLIENTS = [boto3.client(n) for n in {list(key)!r}]\n")
+            steps.append(FunctionLayout(STACK_STEPS[index][0], task, function.layer_dirs, "step_app", {}))
+        ratios: list[list[float]] = [[] for _ in steps]
+        for round_ in range(runs + 1):
+            progress(f"cold init: stack steps, round {round_}/{runs}")
+            base = sample(floor, layout.runtime_dir, clients=key, create_clients=False, env=env)["total"]
+            for index, step in enumerate(steps):
+                total = sample(step, layout.runtime_dir, clients=key, create_clients=False, env=env)["total"]
+                if round_:
+                    ratios[index].append(total / base)
+        return [(name, statistics.median(values)) for (name, _code), values in zip(STACK_STEPS, ratios)]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def profile(layout: Layout, logical_id: str, *, top: int = 12, tracing: bool = True,

@@ -70,7 +70,7 @@ def yes_no(met: bool | None) -> str:
 
 
 def cold_section(layouts: list[tuple[str, dict]], profiles: dict[str, tuple[list, list]], runs: int,
-                 notes: list[str]) -> str:
+                 notes: list[str], steps: list[tuple[str, float]] = ()) -> str:
     from bench.cold import BUDGETS, clients_for
 
     out = [f"### Cold init (median of {runs} fresh processes each, interleaved with the floor)", ""]
@@ -101,6 +101,10 @@ def cold_section(layouts: list[tuple[str, dict]], profiles: dict[str, tuple[list
                 "(bench/cold.py `STACK_MODULE`: Powertools' HTTP API resolver with validation, Logger, Metrics, "
                 "Tracer patching botocore and http.client, pydantic, PynamoDB): *handler / stack floor* is what "
                 "Lectern's own modules add."]
+    if steps:
+        out += ["", "The stack floor built up one piece at a time, in CatalogFunction's sandbox (each step adds to "
+                    "the ones above it; median ratio to the floor, same rounds):", "",
+                table(["step", "× floor"], [[name, f"{ratio:.2f}×"] for name, ratio in steps])]
     if profiles:
         out += ["", "Where the time goes (`python -X importtime`, self time of the modules the baseline does not "
                     "import, summed per package, one run), beyond the floor → beyond the stack floor:", ""]
@@ -188,10 +192,13 @@ def run_cold(runs: int, only: list[str] | None) -> tuple[str, list[str]]:
             say(f"cold init: -X importtime profile of {name}")
             profiles[name] = (cold.profile(dict(layouts)[best_label], name, top=10),
                               cold.profile(dict(layouts)[best_label], name, top=8, baseline="stack"))
+        steps = []
+        if over and (only is None or "CatalogFunction" in only):
+            steps = cold.stack_steps(dict(layouts)[best_label], "CatalogFunction", runs, progress=say)
         notes.append("Lambda-like environment: the function's template variables, LAMBDA_TASK_ROOT and "
                      "AWS_LAMBDA_FUNCTION_NAME set, tracing on (`Tracing: Active`); `python -S -B`, the clock "
                      "starts after interpreter start-up.")
-        section = cold_section(results, profiles, runs, notes)
+        section = cold_section(results, profiles, runs, notes, steps)
         print(section)
         return section, over
     finally:

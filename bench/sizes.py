@@ -56,9 +56,12 @@ def measure() -> tuple[str, list[SizeResult]]:
         candidates.append((build_dir, functions))
     if not candidates:
         return "", []
-    build_dir, functions = candidates[0]
+    build_dir, functions = candidates[-1]  # BUILD_DIRS lists the deployed arm64 build last
     folders = sorted({d for f in functions.values() for d in f.layer_dirs} | {f.task_dir for f in functions.values()})
-    arch = platform.machine() if built_for_this_machine(folders) else "another architecture than this machine's"
+    from lectern_dev import template as tpl
+
+    deployed_arch = "/".join(tpl.load().get("Globals", {}).get("Function", {}).get("Architectures", ["?"]))
+    arch = platform.machine() if built_for_this_machine(folders) else f"{deployed_arch}, as deployed"
     results = []
     sizes: dict[Path, int] = {}
     for logical_id, function in sorted(functions.items()):
