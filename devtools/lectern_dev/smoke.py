@@ -26,6 +26,12 @@ marks paid), and the webhook sample is signed afresh (as
 `python -m lectern_admin events sign` does). So the chain register → login →
 learner/downloads → checkout → webhook fulfillment runs in the built code.
 
+It also keeps the packaging budgets of docs/performance.md: function + layers at
+most 40 MB unzipped, no boto3/botocore (or their runtime-shipped dependencies) in
+a layer, and every module of every layer shipped with its bytecode
+(unchecked-hash .pyc for this Python: /opt is read-only on Lambda, so a module
+without it is compiled at every cold start).
+
 Architecture: the deployed build is arm64, and its compiled wheels (pydantic_core,
 cryptography, cffi, argon2) do not load on an x86_64 machine. On such a machine
 the smoke builds a host-architecture variant of the template (a copy with arm64
@@ -251,6 +257,44 @@ def built_functions(build_dir: Path) -> dict[str, BuiltFunction]:
 
 def tree_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+# ------------------------------------------------------------------ packaging budgets
+
+SIZE_BUDGET_BYTES = 40 * 1000 * 1000  # function + layers, unzipped (docs/performance.md)
+RUNTIME_SHIPPED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+_UNCHECKED_HASH = 0b01  # .pyc header flags: hash-based, source not checked (PEP 552)
+
+
+def modules_without_bytecode(layer_python: Path) -> list[str]:
+    """The layer's .py files with no unchecked-hash .pyc for this interpreter beside them."""
+    tag = sys.implementation.cache_tag
+    missing = []
+    for source in layer_python.rglob("*.py"):
+        pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+        try:
+            flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
+        except FileNotFoundError:
+            flags = None
+        if flags != _UNCHECKED_HASH:
+            missing.append(str(source.relative_to(layer_python)))
+    return missing
+
+
+def packaging_problems(function: BuiltFunction, size: int, checked: dict[Path, list[str]]) -> list[str]:
+    problems = []
+    if size > SIZE_BUDGET_BYTES:
+        problems.append(f"{size / 1e6:.1f} MB unzipped with its layers: over the {SIZE_BUDGET_BYTES / 1e6:.0f} MB budget")
+    for layer in function.layer_dirs:
+        if layer not in checked:
+            found = [name for name in RUNTIME_SHIPPED if (layer / name).exists()]
+            checked[layer] = [f"{layer.parent.name} ships {', '.join(found)} (the runtime has them)"] if found else []
+            missing = modules_without_bytecode(layer)
+            if missing:
+                checked[layer].append(f"{layer.parent.name}: {len(missing)} modules without bytecode, e.g. "
+                                      + ", ".join(missing[:3]))
+        problems += checked[layer]
+    return problems
 
 
 # ------------------------------------------------------------------ samples
@@ -544,9 +588,13 @@ def run(build_dir: Path, *, build: bool, keep_logs: bool) -> int:
         chain = Chain(emulator)
         print(f"== invoking {len(functions)} functions from {os.path.relpath(build_dir, ROOT)} "
               f"(python -I -S; runtime stand-in {RUNTIME_DIR.relative_to(ROOT)})", flush=True)
+        checked_layers: dict[Path, list[str]] = {}
         for function in functions.values():
             size = tree_size(function.code_dir) + sum(tree_size(d.parent) for d in function.layer_dirs)
             layers = "+".join(d.parent.name for d in function.layer_dirs)
+            for problem in packaging_problems(function, size, checked_layers):
+                failed = True
+                print(f"FAIL {function.logical_id}: {problem}")
             try:
                 init_ms, outside, outcomes = invoke_function(function, chain, secrets, aws_endpoint, log_dir)
             except SmokeFailure as exc:
@@ -577,7 +625,7 @@ def run(build_dir: Path, *, build: bool, keep_logs: bool) -> int:
             print(f"function logs: {log_dir}")
         else:
             shutil.rmtree(log_dir, ignore_errors=True)
-    print("smoke: FAILED" if failed else "smoke: every function imported and answered every sample without a 5xx")
+    print("smoke: FAILED" if failed else "smoke: every function within the packaging budgets, imported, and answered every sample without a 5xx")
     return 1 if failed else 0
 
 
