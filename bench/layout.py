@@ -14,20 +14,16 @@ but which a deployed function does not have.
 """
 import importlib.metadata as md
 import platform
-import re
 import tempfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from packaging.requirements import Requirement
-
 from lectern_dev import template as tpl
+from lectern_dev.layer_contents import RUNTIME_DISTRIBUTIONS, closure, layer_distributions, normal
 
 REPO = tpl.REPO_ROOT
 BUILD_DIRS = [REPO / ".aws-sam" / "smoke-build", REPO / ".aws-sam" / "build"]
-# The Lambda python3.13 runtime's own packages (AWS SDK and its dependencies).
-RUNTIME_DISTRIBUTIONS = ["boto3"]
 _MACHINE_TAGS = {"x86_64": ("x86_64", "amd64"), "aarch64": ("aarch64", "arm64"), "arm64": ("aarch64", "arm64")}
 
 
@@ -50,47 +46,6 @@ class Layout:
 
 # ------------------------------------------------------------------ distributions → importable names
 
-def _normal(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _requirement_lines(path: Path) -> list[str]:
-    lines = []
-    for raw in path.read_text().splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith(("-r ", "--requirement ")):
-            lines += _requirement_lines(path.parent / line.split(None, 1)[1])
-        elif not line.startswith("-"):
-            lines.append(line)
-    return lines
-
-
-def closure(requirements: list[str]) -> set[str]:
-    """Installed distributions needed by `requirements` (with extras), recursively."""
-    found: set[str] = set()
-    seen: set[tuple[str, frozenset]] = set()
-    stack = [Requirement(r) for r in requirements]
-    while stack:
-        req = stack.pop()
-        key = (_normal(req.name), frozenset(req.extras))
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            dist = md.distribution(req.name)
-        except md.PackageNotFoundError:
-            continue
-        found.add(_normal(dist.metadata["Name"]))
-        for spec in dist.requires or []:
-            sub = Requirement(spec)
-            if sub.marker and not any(sub.marker.evaluate({"extra": extra}) for extra in (req.extras or {""})):
-                continue
-            stack.append(sub)
-    return found
-
-
 @cache
 def _top_level_entries() -> dict[str, list[Path]]:
     """distribution → the top-level files/folders it installed into site-packages."""
@@ -105,7 +60,7 @@ def _top_level_entries() -> dict[str, list[Path]]:
                 continue
             tops.add(parts[0])
         base = Path(dist.locate_file(""))
-        entries[_normal(dist.metadata["Name"])] = [base / top for top in sorted(tops)]
+        entries[normal(dist.metadata["Name"])] = [base / top for top in sorted(tops)]
     return entries
 
 
@@ -172,15 +127,6 @@ def build_functions(build_dir: Path) -> dict[str, FunctionLayout] | None:
 
 # ------------------------------------------------------------------ the layout
 
-def _layer_requirements(layer_id: str) -> Path:
-    """Source tree: the requirements file of a layer, by convention `requirements-<name>.txt`
-    (CoreLayer → requirements-core.txt), else the shared requirements.txt."""
-    stem = re.sub(r"Layer$", "", layer_id)
-    kebab = re.sub(r"(?<!^)(?=[A-Z])", "-", stem).lower()
-    candidate = REPO / "layers" / "common" / f"requirements-{kebab}.txt"
-    return candidate if candidate.exists() else REPO / "layers" / "common" / "requirements.txt"
-
-
 def source_functions(scratch: Path) -> dict[str, FunctionLayout]:
     template = tpl.load()
     global_layers = template.get("Globals", {}).get("Function", {}).get("Layers", [])
@@ -195,8 +141,7 @@ def source_functions(scratch: Path) -> dict[str, FunctionLayout]:
             if layer_id not in layer_dirs:
                 # (what the runtime ships is left out, as the layer build does: PynamoDB and the
                 # X-Ray SDK depend on botocore)
-                wanted = closure(_requirement_lines(_layer_requirements(layer_id))) - closure(RUNTIME_DISTRIBUTIONS)
-                folder = link_folder(wanted, scratch / "layers" / layer_id)
+                folder = link_folder(layer_distributions(layer_id), scratch / "layers" / layer_id)
                 if not lectern_linked:  # the package `lectern` ships in the first (core) layer
                     (folder / "lectern").symlink_to(REPO / "layers" / "common" / "lectern")
                     lectern_linked = True

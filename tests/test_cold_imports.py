@@ -57,3 +57,54 @@ def test_catalog_function_loads_no_payment_auth_or_crypto_package():
 def test_stripe_is_imported_only_by_functions_that_call_stripe(logical_id):
     calls_stripe = {"CheckoutFunction", "StripeWebhookFunction"}
     assert _loaded(modules_added_by(logical_id), "stripe") == (logical_id in calls_stripe)
+
+
+# The dev venv holds every layer's packages at once, so an import a function's own layers do
+# not ship (stripe in the learner, cryptography outside it, requests anywhere) would pass the
+# tests above and break only in the built artifact. This check blocks, in a fresh interpreter,
+# every package that ships in another layer, or that the layer build deletes, but not in this
+# function's layers, then imports the handler. Optional imports (PyJWT's of cryptography,
+# stripe's of requests) then take the path they take on Lambda.
+_IMPORT_WITH_BLOCKED = """
+import importlib.util, sys
+BLOCKED = {blocked!r}
+
+class NotInThisFunctionsLayers:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (not in this function's layers)", name=name)
+        return None
+
+sys.meta_path.insert(0, NotInThisFunctionsLayers())
+module_spec = importlib.util.spec_from_file_location("handler_module", {path!r})
+module = importlib.util.module_from_spec(module_spec)
+module_spec.loader.exec_module(module)
+"""
+
+
+def not_shipped_to(logical_id: str) -> set[str]:
+    from lectern_dev import layer_contents as layers
+
+    shipped = set().union(*(layers.layer_distributions(layer) for layer in layers.function_layers(logical_id)))
+    elsewhere = set().union(*(layers.layer_distributions(layer) for layer in layers.all_layers()))
+    elsewhere |= layers.UNUSED_DISTRIBUTIONS
+    runtime = layers.closure(layers.RUNTIME_DISTRIBUTIONS)
+    return layers.import_names(elsewhere - shipped - runtime) - layers.import_names(shipped | runtime)
+
+
+def test_the_blocked_sets_follow_the_layer_split():
+    assert {"stripe", "argon2", "requests"} <= not_shipped_to("LearnerFunction")
+    assert {"cryptography", "requests"} <= not_shipped_to("CheckoutFunction")
+    assert {"stripe", "jwt", "cryptography", "argon2"} <= not_shipped_to("CatalogFunction")
+    assert "jwt" not in not_shipped_to("LearnerFunction") | not_shipped_to("AuthFunction")
+
+
+@pytest.mark.parametrize("logical_id", sorted(tpl.functions()))
+def test_a_function_imports_only_what_its_own_layers_ship(logical_id):
+    spec = tpl.functions()[logical_id]
+    code = _IMPORT_WITH_BLOCKED.format(blocked=sorted(not_shipped_to(logical_id)),
+                                       path=str(spec.code_dir / f"{spec.module}.py"))
+    env = {"PYTHONPATH": "layers/common", "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tpl.REPO_ROOT, capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -45,7 +45,9 @@ THROTTLE = {"dynamodb": "ProvisionedThroughputExceededException", "ses": "Thrott
 @dataclass
 class Fault:
     """Fail the `nth` (1-based) call matching service/operation, or every matching call when nth is None.
-    kind: "throttle" | "timeout" (neither reaches AWS) | "timeout_after" (applied, answer lost)."""
+    kind: "throttle" | "timeout" | "conflict" (none reaches AWS; "conflict": a transaction cancelled
+    by a TransactionConflict on every item, as when a concurrent transaction holds one of them) |
+    "timeout_after" (applied, answer lost)."""
 
     kind: str
     service: str = "dynamodb"
@@ -80,7 +82,7 @@ class Injector:
                     return fault
         return None
 
-    def before_call(self, event_name: str, model=None, **_kwargs):
+    def before_call(self, event_name: str, model=None, params=None, **_kwargs):
         _, service, operation = event_name.split(".", 2)
         fault = self._match(service, operation)
         self._pending_after.fault = None
@@ -91,8 +93,13 @@ class Injector:
         if fault.kind == "timeout_after":
             self._pending_after.fault = fault
             return None
-        code = THROTTLE[service]
         response = AWSResponse(f"https://{service}.us-east-1.amazonaws.com/", 400, {}, None)
+        if fault.kind == "conflict":
+            items = len((params or {}).get("TransactItems") or [None])
+            return response, {"Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                              "CancellationReasons": [{"Code": "TransactionConflict"}] * items,
+                              "ResponseMetadata": {"HTTPStatusCode": 400, "HTTPHeaders": {}}}
+        code = THROTTLE[service]
         return response, {"Error": {"Code": code, "Message": "Rate of requests exceeds the allowed throughput."},
                           "ResponseMetadata": {"HTTPStatusCode": 400, "HTTPHeaders": {}}}
 
@@ -292,17 +299,22 @@ def _exactly_once(order_id: str, course, email: str, event_id: str, paid_transit
     assert StripeEvent.get(event_id, consistent_read=True).status == PROCESSED
 
 
-@pytest.mark.parametrize("kind", ["throttle", "timeout"])
+@pytest.mark.parametrize("kind", ["throttle", "timeout", "conflict"])
 def test_webhook_fails_at_every_step_then_redelivery_completes_exactly_once(api, runner, stripe_env, kind,
                                                                             paid_transitions, fulfillment_steps):
-    """A guest's checkout.session.completed touches DynamoDB and SES some fifteen times. Fail each of
+    """A guest's checkout.session.completed touches DynamoDB and SES some thirteen times. Fail each of
     those requests in turn (nothing reaches AWS): the webhook answers 500, Stripe redelivers, and
-    the redelivery leaves one paid transition, one entitlement, one receipt and one claim email."""
+    the redelivery leaves one paid transition, one entitlement, one receipt and one claim email.
+    "conflict" cancels each transaction (paid transition, grant...) with a TransactionConflict:
+    it decided nothing, so it must not be taken for a refused condition (the grant once was:
+    "already granted", event processed, no entitlement)."""
     course, steps = fulfillment_steps
     assert len(steps) >= 10, steps
 
     outcomes = {}
     for index, (service, operation) in enumerate(steps):
+        if kind == "conflict" and operation != "TransactWriteItems":
+            continue
         email = f"drill-{kind}-{index}@example.com"
         event = _paid_event(api, stripe_env, course, email)
         order_id = event.pop("_order_id")

@@ -15,6 +15,6 @@ metrics = Metrics()
 # whose X-Ray patch wraps botocore's HTTP send a second time, so each DynamoDB call would be traced
 # twice). Lectern's I/O goes through botocore (DynamoDB via PynamoDB, SES, S3, Secrets Manager) and
 # http.client (the Stripe SDK's urllib client): patching those two keeps a subsegment for every AWS
-# and Stripe call, without importing requests & co. at init where a layer ships them (AuthFunction's
+# and Stripe call, without importing requests & co. at init when they are installed (AuthFunction's
 # cold init: 2.11x -> 1.95x the floor, docs/performance.md).
 tracer = Tracer(patch_modules=("botocore", "httplib"))

@@ -19,7 +19,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from lectern.clock import iso
 from lectern.ids import new_id
-from lectern.models.base import transaction
+from lectern.models.base import condition_failed, transaction
 from lectern.models.entitlements import ACTIVE, REVOKED, Entitlement, EntitlementHistory, user_pk
 from lectern.models.orders import PAID, Order
 
@@ -79,7 +79,7 @@ def grant(user_id: str, course_id: str, course_slug: str, *, reason: str, actor:
                 order_key = Order.key(order_id)
                 write.condition_check(Order, order_key[0], order_key[1], condition=_order_gives_access())
     except TransactWriteError as exc:
-        if exc.cause_response_code == "TransactionCanceledException":
+        if condition_failed(exc):
             return Change(changed=False, entitlement=get(user_id, course_id))
         raise
     return Change(changed=True, entitlement=entitlement)
@@ -106,7 +106,7 @@ def revoke(user_id: str, course_id: str, *, reason: str, actor: str, order_id: s
                 order_key = Order.key(order_id)
                 write.condition_check(Order, order_key[0], order_key[1], condition=~_order_gives_access())
     except TransactWriteError as exc:
-        if exc.cause_response_code == "TransactionCanceledException":
+        if condition_failed(exc):
             return Change(changed=False, entitlement=get(user_id, course_id))
         raise
     current.status, current.revoked_at, current.revoke_reason = REVOKED, now, reason

@@ -39,3 +39,18 @@ def transaction():
         _connection = Connection(region=config.region(), connect_timeout_seconds=2,
                                  read_timeout_seconds=4, max_retry_attempts=2)
     return TransactWrite(connection=_connection)
+
+
+def condition_failed(exc: Exception) -> bool:
+    """A write refused because one of its conditions was false: a decision about the data.
+
+    A transaction cancelled for any other reason (TransactionConflict with a concurrent
+    transaction on one of its items, throttling) decided nothing: it is not this, and the
+    caller must let it fail so that the work is retried (Stripe redelivers; the API answers 503)."""
+    code = getattr(exc, "cause_response_code", None)
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        reasons = getattr(exc, "cancellation_reasons", None) or []
+        return any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons)
+    return False

@@ -21,7 +21,7 @@ from lectern.accounts import tokens
 from lectern.accounts.users import ensure_user_for_email, get_user
 from lectern.clock import iso
 from lectern.entitlements import service as entitlements
-from lectern.models.base import transaction
+from lectern.models.base import condition_failed, transaction
 from lectern.models.orders import (
     FAILED, PAID, PENDING, REFUNDED, CheckoutSessionRef, Order, OrderItem, PaymentIntentRef, RefundRecord,
     load_order_with_items, order_pk,
@@ -43,11 +43,6 @@ _REFUND_COUNTS = {"pending", "succeeded", "requires_action"}  # failed/canceled 
 
 class RetryLater(Exception):
     """The event depends on one not applied yet (a refund before its payment): let Stripe retry it."""
-
-
-def _condition_failed(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) in ("ConditionalCheckFailedException",
-                                                          "TransactionCanceledException")
 
 
 # ------------------------------------------------------------------ lookups
@@ -165,7 +160,7 @@ def _mark_paid(order: Order, session: dict[str, Any]) -> bool:
             if intent_id:
                 write.save(PaymentIntentRef(*PaymentIntentRef.key(intent_id), order_id=order.id))
     except TransactWriteError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return False
         raise
     # The condition held: the order was pending, and nothing fulfillment reads changes while it is.
@@ -189,7 +184,7 @@ def _bind_buyer(order: Order) -> User:
                                   Order.gsi1sk.set(order.created_at)],
                          condition=Order.user_id.does_not_exist() | (Order.user_id == user.id))
         except UpdateError as exc:
-            if not _condition_failed(exc):
+            if not condition_failed(exc):
                 raise
             raise RuntimeError(f"order {order.id} is bound to another user") from exc
     return user
@@ -206,7 +201,7 @@ def _send_once(order: Order, stamp: Attribute, build: Callable[[], email.Message
     try:
         order.update(actions=[stamp.set(now)], condition=stamp.does_not_exist())
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return False
         _release(order, stamp, now)  # the write may have landed with its answer lost
         raise
@@ -222,7 +217,7 @@ def _release(order: Order, stamp: Attribute, claimed_at: str) -> None:
     try:
         order.update(actions=[stamp.remove()], condition=stamp == claimed_at)
     except UpdateError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
 
 
@@ -235,7 +230,7 @@ def fail_checkout(session: dict[str, Any]) -> str:
         order.update(actions=[Order.status.set(FAILED), Order.failed_at.set(iso())],
                      condition=Order.status == PENDING)
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return f"order_already_{_load_order(order.id).status}"
         raise
     return "order_failed"
@@ -260,7 +255,7 @@ def apply_refund(charge: dict[str, Any], *, actor: str) -> str:
         order.update(actions=[Order.amount_refunded.set(refunded)],
                      condition=Order.amount_refunded.does_not_exist() | (Order.amount_refunded < refunded))
     except UpdateError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
     if not (charge.get("refunded") or refunded >= int(charge.get("amount") or 0)):
         return "partially_refunded"
@@ -268,7 +263,7 @@ def apply_refund(charge: dict[str, Any], *, actor: str) -> str:
         order.update(actions=[Order.status.set(REFUNDED), Order.refunded_at.set(iso())],
                      condition=Order.status == PAID)
     except UpdateError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
     _revoke_all(order, reason="refund", actor=actor)
     return "refunded"
@@ -292,7 +287,7 @@ def _record_refund(order: Order, refund: dict[str, Any]) -> None:
     try:
         record.save(condition=RefundRecord.sk.does_not_exist())
     except PutError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
 
 
@@ -312,7 +307,7 @@ def apply_dispute_opened(dispute: dict[str, Any], *, actor: str) -> str:
         order.update(actions=[Order.dispute_status.set(dispute["status"])],
                       condition=Order.dispute_status.does_not_exist() | Order.dispute_status.is_in(*_OPEN_DISPUTE))
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return "dispute_already_closed"
         raise
     _revoke_all(order, reason="dispute", actor=actor)
