@@ -7,6 +7,7 @@ import argparse
 import io
 import json
 import time
+import uuid
 
 import pytest
 
@@ -176,6 +177,26 @@ def test_a_guest_completion_is_eleven_requests(shop):
     [receipt] = emails("receipt", "count@example.com")
     assert order.status == PAID and f"Order {order.id} ({order.paid_at})" in receipt.body
     assert "Total paid: 49.00 USD" in receipt.body
+
+
+def test_a_completion_for_an_order_already_paid_is_eight_requests(shop):
+    """Another event about a session already fulfilled (a replay, or Stripe's async success after
+    the completion): #17, #9, the buyer's GetItem, the grant (cancelled: already active) and the
+    entitlement read back, the two stamps (already set) and processed. No paid transition is
+    attempted and the order is not read again; nothing is sent twice."""
+    from request_counter import count_requests
+
+    created = shop.checkout(email="again@example.com")
+    session = shop.emu.pay(created["checkout_session_id"])
+    first = shop.event("checkout.session.completed", session["id"])
+    assert shop.deliver(first)["statusCode"] == 200
+    again = dict(first, id=f"evt_again_{uuid.uuid4().hex[:12]}")
+    with count_requests() as counter:
+        assert shop.deliver(again)["statusCode"] == 200
+    assert counter.by_operation() == {"PutItem": 1, "Query": 1, "GetItem": 2, "TransactWriteItems": 1,
+                                      "UpdateItem": 3}
+    assert len(emails("receipt", "again@example.com")) == 1
+    assert shop.has_access(order_of(created))
 
 
 def test_a_buyer_with_a_password_gets_a_receipt_but_no_claim_email(shop):

@@ -121,8 +121,10 @@ def fulfill_checkout(session_id: str, *, actor: str) -> str:
         return "unknown_order"
     if session.get("payment_status") not in _PAID_STATUSES:
         return "awaiting_payment"
-    changed = _mark_paid(order, session)
-    if not changed:  # another delivery (or an expiry) moved it first: read what it is now
+    # Only a pending order can become paid; one already past it (a later event about the same
+    # session, a replay) was just read consistently: no doomed transition, no second read.
+    changed = order.status == PENDING and _mark_paid(order, session)
+    if not changed and order.status == PENDING:  # another delivery (or an expiry) moved it first
         order = _load_order(order.id)
     if order.status != PAID:
         if order.status == FAILED:  # paid at Stripe, but we gave the order up: needs a person
