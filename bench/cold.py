@@ -55,30 +55,11 @@ def lambda_handler(event, context):
 '''
 
 # The stack floor: the floor plus what the stack DEVELOPERS.md prescribes loads before any line of
-# Lectern runs. Not a budget: it shows how much of a handler's cold init is the framework's and how
-# much is Lectern's own code (handler / stack floor).
-STACK_MODULE = '''"""The stack floor: Powertools' HTTP API resolver with validation, Logger, Metrics and
-Tracer (patching botocore and http.client, as lectern.observability does), pydantic, PynamoDB, and
-the floor's client(s)."""
-import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from pydantic import BaseModel
-from pynamodb.models import Model
-
-logger = Logger()
-metrics = Metrics()
-tracer = Tracer(patch_modules=("botocore", "httplib"))
-app = APIGatewayHttpResolver(enable_validation=True)
-CLIENTS = [boto3.client(name) for name in {clients!r}]
-
-
-def lambda_handler(event, context):
-    return {{"statusCode": 200}}
-'''
-
-# The stack floor built up one piece at a time (each line adds to the ones before it), to show
-# what each piece costs at cold start. The last step is STACK_MODULE.
+# Lectern runs (Powertools' HTTP API resolver with validation, Logger, Metrics, Tracer patching
+# botocore and http.client as lectern.observability does, pydantic, PynamoDB), built up one piece
+# at a time: each step adds to the ones before it, and all of them make the stack floor. Not a budget:
+# it shows how much of a handler's cold init is the framework's and how much is Lectern's own code
+# (handler / stack floor).
 STACK_STEPS = [
     ("Powertools Logger", "from aws_lambda_powertools import Logger\nlogger = Logger()"),
     ("+ Metrics", "from aws_lambda_powertools import Metrics\nmetrics = Metrics()"),
@@ -90,6 +71,14 @@ STACK_STEPS = [
      "from pydantic import BaseModel\napp = APIGatewayHttpResolver(enable_validation=True)"),
     ("+ PynamoDB", "from pynamodb.models import Model"),
 ]
+
+
+def stack_module(steps: int = len(STACK_STEPS)) -> str:
+    """A handler module made of the first `steps` steps, with the floor's client(s) to fill in."""
+    body = "\n".join(code for _name, code in STACK_STEPS[:steps])
+    return ("import boto3\n" + body + "\nCLIENTS = [boto3.client(name) for name in {clients!r}]\n\n\n"
+            "def lambda_handler(event, context):\n    return {{\"statusCode\": 200}}\n")
+
 
 # Runs in the child, under `python -S -B`: sys.path is set before the clock starts.
 CHILD = '''
@@ -153,7 +142,7 @@ def stack_layout(function: FunctionLayout, scratch: Path) -> FunctionLayout:
     clients = clients_for(function.logical_id)
     task = scratch / ("stack-" + "-".join(clients))
     task.mkdir(parents=True, exist_ok=True)
-    (task / "stack_app.py").write_text(STACK_MODULE.format(clients=list(clients)))
+    (task / "stack_app.py").write_text(stack_module().format(clients=list(clients)))
     return FunctionLayout(f"Stack({'+'.join(clients)})", task, function.layer_dirs, "stack_app", {})
 
 
@@ -179,7 +168,7 @@ class ColdResult:
     floor_ms: float
     ratio: float                    # median of the per-round ratios (each handler sample / the floor sample run just before it)
     runs: int
-    stack_ms: float                 # the stack floor (STACK_MODULE), import + clients
+    stack_ms: float                 # the stack floor (all STACK_STEPS), import + clients
     stack_ratio: float              # stack floor / floor, per round, median
     over_stack: float               # handler / stack floor, per round, median
 
@@ -273,8 +262,7 @@ def stack_steps(layout: Layout, logical_id: str, runs: int, *, progress=lambda t
         for index in range(len(STACK_STEPS)):
             task = scratch / f"step{index}"
             task.mkdir()
-            body = "\n".join(code for _name, code in STACK_STEPS[:index + 1])
-            (task / "step_app.py").write_text(f"import boto3\n{body}\nCLIENTS = [boto3.client(n) for n in {list(key)!r}]\n")
+            (task / "step_app.py").write_text(stack_module(index + 1).format(clients=list(key)))
             steps.append(FunctionLayout(STACK_STEPS[index][0], task, function.layer_dirs, "step_app", {}))
         ratios: list[list[float]] = [[] for _ in steps]
         for round_ in range(runs + 1):

@@ -98,7 +98,7 @@ def cold_section(layouts: list[tuple[str, dict]], profiles: dict[str, tuple[list
         rows.append(row)
     out.append(table(headers, rows))
     out += ["", "The *stack floor* is the floor plus what the prescribed stack loads before any Lectern code "
-                "(bench/cold.py `STACK_MODULE`: Powertools' HTTP API resolver with validation, Logger, Metrics, "
+                "(bench/cold.py `STACK_STEPS`: Powertools' HTTP API resolver with validation, Logger, Metrics, "
                 "Tracer patching botocore and http.client, pydantic, PynamoDB): *handler / stack floor* is what "
                 "Lectern's own modules add."]
     if steps:
