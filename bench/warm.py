@@ -158,28 +158,11 @@ class Environment:
         return response
 
     def webhook_event(self, stripe_event: dict | str) -> dict:
+        from lectern_dev.events import function_url_event
         from lectern_dev.stripe_emulator.delivery import sign_payload
 
         payload = stripe_event if isinstance(stripe_event, str) else json.dumps(stripe_event)
         return function_url_event(payload, {"stripe-signature": sign_payload(payload, WEBHOOK_SECRET)})
-
-
-def function_url_event(payload: str, headers: dict[str, str]) -> dict:
-    """A Lambda function URL request (payload 2.0), as Stripe's POST arrives."""
-    now = time.time()
-    return {
-        "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
-        "headers": {"host": "bench.lambda-url.us-east-1.on.aws", "content-type": "application/json; charset=utf-8",
-                    "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)", **headers},
-        "requestContext": {
-            "accountId": "anonymous", "apiId": "bench", "domainName": "bench.lambda-url.us-east-1.on.aws",
-            "domainPrefix": "bench", "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)), "timeEpoch": int(now * 1000),
-            "http": {"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": "Stripe/1.0"},
-        },
-        "body": payload, "isBase64Encoded": False,
-    }
 
 
 # ------------------------------------------------------------------ scenario data

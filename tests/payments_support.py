@@ -1,6 +1,5 @@
 """Shared pieces of the payment tests: the Stripe emulator, sellable courses, and
 webhook deliveries signed exactly like Stripe's, sent to the function in-process."""
-import base64
 import hashlib
 import hmac
 import json
@@ -12,6 +11,7 @@ import pytest
 import stripe
 
 from factories import make_course
+from lectern_dev.events import function_url_event  # noqa: F401  (re-exported for the tests)
 from lectern_dev.stripe_emulator import StripeEmulator
 
 WEBHOOK_SECRET = "whsec_test_lectern"
@@ -114,25 +114,6 @@ def signature(payload: str, *, secret: str = WEBHOOK_SECRET, timestamp: int | No
     timestamp = int(time.time()) if timestamp is None else timestamp
     digest = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
-
-
-def function_url_event(payload: str, headers: dict[str, str] | None = None, *, base64_body: bool = False) -> dict:
-    """A Lambda function URL request (payload 2.0), as Stripe's POST arrives."""
-    now = time.time()
-    return {
-        "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
-        "headers": {"host": "abc123.lambda-url.us-east-1.on.aws", "content-type": "application/json; charset=utf-8",
-                    "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)", **(headers or {})},
-        "requestContext": {
-            "accountId": "anonymous", "apiId": "abc123", "domainName": "abc123.lambda-url.us-east-1.on.aws",
-            "domainPrefix": "abc123", "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)), "timeEpoch": int(now * 1000),
-            "http": {"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": "Stripe/1.0"},
-        },
-        "body": base64.b64encode(payload.encode()).decode() if base64_body else payload,
-        "isBase64Encoded": base64_body,
-    }
 
 
 def deliver(runner, event: dict | str, **kwargs) -> dict:

@@ -1,7 +1,8 @@
-"""API Gateway HTTP API (payload 2.0) events, as API Gateway would send them.
+"""API Gateway HTTP API and Lambda function URL (payload 2.0) events, as AWS would send them.
 
-Tests build requests with `http_event`; the local stack uses SAM CLI's own
-event constructor instead, and the `events/` samples follow the same shape.
+Tests and the benchmark build requests with `http_event` and `function_url_event`; the
+local stack uses SAM CLI's own event constructor instead, and the `events/` samples
+follow the same shape.
 """
 import base64
 import json
@@ -39,5 +40,24 @@ def http_event(method: str, path: str, *, query: dict[str, str] | None = None, b
                      "sourceIp": "127.0.0.1", "userAgent": "pytest"},
         },
         "body": body,
+        "isBase64Encoded": base64_body,
+    }
+
+
+def function_url_event(payload: str, headers: dict[str, str] | None = None, *, base64_body: bool = False) -> dict:
+    """A Lambda function URL request (payload 2.0), as Stripe's webhook POST arrives."""
+    now = time.time()
+    return {
+        "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
+        "headers": {"host": "abc123.lambda-url.us-east-1.on.aws", "content-type": "application/json; charset=utf-8",
+                    "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)", **(headers or {})},
+        "requestContext": {
+            "accountId": "anonymous", "apiId": "abc123", "domainName": "abc123.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "abc123", "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)), "timeEpoch": int(now * 1000),
+            "http": {"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                     "userAgent": "Stripe/1.0"},
+        },
+        "body": base64.b64encode(payload.encode()).decode() if base64_body else payload,
         "isBase64Encoded": base64_body,
     }
