@@ -27,9 +27,9 @@ dev: $(STAMP) ## start the local stack with the demo catalog
 test: $(STAMP) ## run the test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-invoke: $(STAMP) ## make invoke FUNCTION=CatalogFunction EVENT=events/catalog_list_courses.json
-	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=events/<file>.json"; exit 2; }
-	$(PY) -m lectern_dev.invoke $(FUNCTION) $(EVENT)
+invoke: $(STAMP) ## make invoke FUNCTION=CatalogFunction EVENT=events/catalog_list_courses.json [AS=<email>] [SIGN=1]
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=events/<file>.json [AS=<email>] [SIGN=1]"; exit 2; }
+	$(PY) -m lectern_dev.invoke $(FUNCTION) $(EVENT) $(if $(AS),--as '$(AS)') $(if $(filter 1 yes true,$(SIGN)),--sign)
 
 catalog-apply: $(STAMP) ## make catalog-apply CATALOG=catalog/demo.yaml (against AWS_ENDPOINT_URL or real AWS)
 	$(PY) -m lectern_admin catalog apply $(or $(CATALOG),catalog/demo.yaml)

@@ -25,6 +25,7 @@ _CURRENCY = re.compile(r"^[a-z]{3}$")
 _VIDEO_ID = re.compile(r"^[0-9a-f]{32}$")  # a Cloudflare Stream video uid
 _MIME_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
 _URL = re.compile(r"^https?://\S+$")
+_RESOURCE_ID = re.compile(r"^[0-9a-hjkmnp-tv-z]{26}$")
 
 _FIELDS = {
     "catalog": {"courses"},
@@ -32,7 +33,7 @@ _FIELDS = {
     "price": {"amount", "currency"},
     "module": {"key", "title", "published", "lessons"},
     "lesson": {"slug", "title", "summary", "preview", "published", "video_id", "duration_seconds", "resources"},
-    "resource": {"name", "file", "mime_type"},
+    "resource": {"id", "name", "file", "mime_type"},
 }
 
 
@@ -68,6 +69,7 @@ class _Reader:
     def __init__(self, base_dir: Path):
         self.base_dir = base_dir
         self.errors: list[str] = []
+        self.resource_ids: set[str] = set()
 
     def error(self, where: str, message: str) -> None:
         self.errors.append(f"{where}: {message}")
@@ -171,6 +173,14 @@ class _Reader:
         mime_type = self.text(data, "mime_type", where, required=False)
         if mime_type and not _MIME_TYPE.match(mime_type):
             self.error(f"{where}.mime_type", "must look like type/subtype, e.g. application/pdf")
+        resource_id = self.text(data, "id", where, required=False)
+        if resource_id is not None and not _RESOURCE_ID.match(resource_id):
+            self.error(f"{where}.id", "must be a lower-case ULID (26 characters of 0-9 a-z without i, l, o, u)")
+            resource_id = None
+        elif resource_id is not None and resource_id in self.resource_ids:
+            self.error(f"{where}.id", f"{resource_id} is used by another resource")
+        elif resource_id is not None:
+            self.resource_ids.add(resource_id)
         file = self.text(data, "file", where)
         if not file:
             return None
@@ -178,7 +188,7 @@ class _Reader:
         if not path.is_file():
             self.error(f"{where}.file", f"no such file: {path}")
             return None
-        return ResourceSpec.from_file(path, name=name, mime_type=mime_type)
+        return ResourceSpec.from_file(path, name=name, mime_type=mime_type, resource_id=resource_id)
 
     # -- values
 

@@ -38,3 +38,59 @@ def create_all(template: dict[str, Any] | None = None, *, email_from: str | None
     if sender:
         boto3.client("ses").verify_email_identity(EmailAddress=sender)
     return made
+
+
+def put_secrets(values: dict[str, dict[str, str]], template: dict[str, Any] | None = None) -> dict[str, str]:
+    """Store each template secret's JSON value in Secrets Manager, named by its logical id (creating
+    or updating it); returns {logical id: ARN}, what the template's `!Ref` gives a function."""
+    import json
+
+    template = template or tpl.load()
+    client = boto3.client("secretsmanager")
+    arns: dict[str, str] = {}
+    for logical_id in tpl.resources_of_type(template, "AWS::SecretsManager::Secret"):
+        value = json.dumps(values.get(logical_id, {}))
+        try:
+            arns[logical_id] = client.create_secret(Name=logical_id, SecretString=value)["ARN"]
+        except client.exceptions.ResourceExistsException:
+            arns[logical_id] = client.put_secret_value(SecretId=logical_id, SecretString=value)["ARN"]
+    return arns
+
+
+def secret_arns(template: dict[str, Any] | None = None) -> dict[str, str]:
+    """{logical id: ARN} of the template's secrets already stored (by a running local stack)."""
+    template = template or tpl.load()
+    client = boto3.client("secretsmanager")
+    arns: dict[str, str] = {}
+    for logical_id in tpl.resources_of_type(template, "AWS::SecretsManager::Secret"):
+        try:
+            arns[logical_id] = client.describe_secret(SecretId=logical_id)["ARN"]
+        except client.exceptions.ResourceNotFoundException:
+            pass
+    return arns
+
+
+def read_secret(logical_id: str) -> dict[str, str]:
+    import json
+
+    return json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=logical_id)["SecretString"])
+
+
+# Where a running local stack leaves its addresses for `make invoke` and other tools: in its own AWS.
+STACK_PARAMETER = "/lectern/local-stack"
+
+
+def publish_stack_urls(urls: dict[str, Any]) -> None:
+    import json
+
+    boto3.client("ssm").put_parameter(Name=STACK_PARAMETER, Value=json.dumps(urls), Type="String", Overwrite=True)
+
+
+def stack_urls() -> dict[str, Any]:
+    import json
+
+    client = boto3.client("ssm")
+    try:
+        return json.loads(client.get_parameter(Name=STACK_PARAMETER)["Parameter"]["Value"])
+    except client.exceptions.ParameterNotFound:
+        return {}

@@ -17,7 +17,6 @@ from flask import Flask, Response, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from lectern_dev import template as tpl
-from lectern_dev.runner import InProcessRunner
 
 
 class BackgroundServer:
@@ -35,12 +34,22 @@ class BackgroundServer:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
 
 
-def api_gateway_app(runner: InProcessRunner, port: int) -> Any:
+def stop_all(servers: list[BackgroundServer]) -> None:
+    """Stop servers side by side: each shutdown waits up to a poll interval (0.5 s) for its loop."""
+    threads = [threading.Thread(target=server.stop, daemon=True) for server in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=5)
+
+
+def api_gateway_app(runner: Any, port: int) -> Any:
     """SAM CLI's LocalApigwService, fed the template's routes and our runner."""
     import logging
 
@@ -56,7 +65,7 @@ def api_gateway_app(runner: InProcessRunner, port: int) -> Any:
     return service._app, api.routes
 
 
-def function_url_app(runner: InProcessRunner, logical_id: str, port: int) -> Flask:
+def function_url_app(runner: Any, logical_id: str, port: int) -> Flask:
     """What a Lambda function URL does: any method and path → one payload 2.0 event → the function."""
     from samcli.local.apigw.event_constructor import construct_v2_event_http
     from samcli.local.apigw.local_apigw_service import LocalApigwService

@@ -6,7 +6,11 @@ Starts (each only if not given from outside):
 then creates every table, the bucket and the SES sender from template.yaml,
 applies the demo catalog, and serves the HTTP API (routes from the template,
 SAM CLI's local API Gateway, handlers in-process), the webhook function URL
-and the dev pages. Stops cleanly on Ctrl-C or SIGTERM.
+and the dev pages. Each function runs in worker processes of its own (an
+environment per in-flight request, like Lambda) with its environment from the
+template and its secrets in the local Secrets Manager. Also creates a demo
+learner (DEMO_LEARNER_EMAIL / DEMO_LEARNER_PASSWORD) who owns the demo course.
+Stops cleanly on Ctrl-C or SIGTERM.
 """
 import argparse
 import json
@@ -20,12 +24,25 @@ import time
 from pathlib import Path
 
 from lectern_dev import template as tpl
-from lectern_dev.dev_keys import local_secrets_environment
+from lectern_dev.dev_keys import local_secrets_environment, secret_values
 
 DEMO_CATALOG = tpl.REPO_ROOT / "catalog" / "demo.yaml"
 # `make invoke` finds a running stack's embedded AWS here.
 DEFAULT_AWS_PORT = 4566
 DEMO_PROMOTION_CODE = "LAUNCH25"
+# A learner who owns DEMO_LEARNER_COURSE, for the storefront and `make invoke AS=...` (README).
+DEMO_LEARNER_EMAIL = "learner@example.com"
+DEMO_LEARNER_PASSWORD = "lectern demo learner"
+DEMO_LEARNER_COURSE = "serverless-python-on-aws"
+
+
+STOP_DEADLINE_SECONDS = 4
+
+
+def _parameter_overrides() -> dict[str, str]:
+    """Template parameters the local stack sets for itself (the storefront's address is chosen at start)."""
+    return {name: os.environ[variable] for name, variable in (("FrontendUrl", "FRONTEND_URL"),
+                                                              ("EmailFrom", "EMAIL_FROM")) if os.environ.get(variable)}
 
 
 def _port(variable: str, default: int) -> int:
@@ -57,6 +74,8 @@ class LocalStack:
         self._moto = None
         self._stripe = None
         self._servers = []
+        self._runner = None
+        self.secret_arns: dict[str, str] = {}
         self.embedded_aws = False
 
     def _say(self, text: str) -> None:
@@ -76,9 +95,16 @@ class LocalStack:
         from lectern_dev import aws_resources
 
         aws_resources.create_all()
+        # Where the deployment keeps them: the functions get only the ARNs (template `!Ref`s).
+        self.secret_arns = aws_resources.put_secrets(secret_values())
         self._apply_catalog()
         self._seed_demo_promotion_code()
+        self._seed_demo_learner()
         self._start_http()
+        aws_resources.publish_stack_urls(self.urls)
+        # One environment per function ahead of the first request, after the stack is up.
+        if os.environ.get("LECTERN_PREWARM", "1") != "0":
+            self._runner.prewarm()
         self.startup_seconds = time.monotonic() - started
         return self
 
@@ -86,9 +112,9 @@ class LocalStack:
         if os.environ.get("AWS_ENDPOINT_URL"):
             self.urls["aws"] = os.environ["AWS_ENDPOINT_URL"]
             return
-        from moto.server import ThreadedMotoServer
+        from lectern_dev.embedded_aws import EmbeddedAws
 
-        self._moto = ThreadedMotoServer(ip_address=self.host, port=_port("LECTERN_AWS_PORT", DEFAULT_AWS_PORT),
+        self._moto = EmbeddedAws(ip_address=self.host, port=_port("LECTERN_AWS_PORT", DEFAULT_AWS_PORT),
                                         verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
@@ -132,6 +158,29 @@ class LocalStack:
                                                  "code": DEMO_PROMOTION_CODE})
         self.urls["promotion_code"] = DEMO_PROMOTION_CODE
 
+    def _seed_demo_learner(self) -> None:
+        """A signed-up learner who owns the demo course (an operator grant), unless the catalog lacks it."""
+        if not self.catalog:
+            return
+        from lectern.accounts.passwords import hash_password
+        from lectern.accounts.users import EmailAlreadyRegistered, create_user, user_id_for_email
+        from lectern.entitlements import service as entitlements
+        from lectern.models.catalog import Course, course_pk
+        from pynamodb.exceptions import DoesNotExist
+
+        try:
+            course = Course.get(course_pk(DEMO_LEARNER_COURSE), Course.sort_key())
+        except DoesNotExist:
+            return
+        try:
+            user_id = create_user(DEMO_LEARNER_EMAIL, name="Demo Learner", created_via="register",
+                                  password_hash=hash_password(DEMO_LEARNER_PASSWORD), email_verified=True).id
+        except EmailAlreadyRegistered:
+            user_id = user_id_for_email(DEMO_LEARNER_EMAIL)
+        entitlements.grant(user_id, course.id, course.slug, reason="demo learner", actor="operator:make-dev",
+                           require_paid_order=False)
+        self.urls["demo_learner"] = f"{DEMO_LEARNER_EMAIL} / {DEMO_LEARNER_PASSWORD}"
+
     def _apply_catalog(self) -> None:
         if not self.catalog:
             return
@@ -142,9 +191,9 @@ class LocalStack:
     def _start_http(self) -> None:
         from lectern_dev.dev_pages import create_app as dev_pages
         from lectern_dev.http_servers import BackgroundServer, api_gateway_app, function_url_app
-        from lectern_dev.runner import InProcessRunner
+        from lectern_dev.worker_pool import WorkerPoolRunner
 
-        runner = InProcessRunner(tpl.functions())
+        runner = self._runner = WorkerPoolRunner(tpl.functions(overrides={**self.secret_arns, **_parameter_overrides()}))
         api_app, _routes = api_gateway_app(runner, self.api_port)
         api = BackgroundServer("api", api_app, self.host, self.api_port).start()
         self._servers.append(api)
@@ -169,25 +218,34 @@ class LocalStack:
 
     # ---------------------------------------------------------------- stop
     def stop(self) -> None:
-        for server in reversed(self._servers):
-            server.stop()
+        from lectern_dev.http_servers import stop_all
+
+        stop_all(self._servers)
         self._servers.clear()
-        if self._stripe:
-            self._stripe.stop()
-            self._stripe = None
-        if self._moto:
-            self._moto.stop()
-            self._moto = None
+        if self._runner:
+            self._runner.close()
+            self._runner = None
+        # The emulator and the embedded AWS each wait for their server loop: side by side.
+        stoppers = [threading.Thread(target=part.stop, daemon=True) for part in (self._stripe, self._moto) if part]
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join(timeout=5)
+        self._stripe = self._moto = None
 
     def banner(self) -> str:
         labels = [("web", "Storefront"), ("api", "HTTP API"), ("webhook", "Stripe webhook (function URL)"),
                   ("docs", "API docs"), ("mailbox", "Dev mailbox"), ("stripe", "Stripe emulator"),
                   ("stripe_dashboard", "Stripe dashboard"), ("aws", "AWS endpoint"),
-                  ("promotion_code", "Demo promotion code")]
+                  ("promotion_code", "Demo promotion code"), ("demo_learner", "Demo learner (email / password)")]
         lines = [f"Lectern local stack ready in {self.startup_seconds:.1f}s"]
         lines += [f"  {label:<30} {self.urls[key]}" for key, label in labels if key in self.urls]
         lines.append("Press Ctrl-C to stop.")
         return "\n".join(lines)
+
+
+class StopRequested(BaseException):
+    """Raised in the main thread by SIGINT/SIGTERM while the stack is still starting."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,27 +259,49 @@ def main(argv: list[str] | None = None) -> int:
     stack = LocalStack(api_port=_port("LECTERN_API_PORT", 3000), webhook_port=_port("LECTERN_WEBHOOK_PORT", 3001),
                        dev_port=_port("LECTERN_DEV_PORT", 3003), frontend_port=_port("LECTERN_WEB_PORT", 3002),
                        catalog=None if args.no_catalog else args.catalog)
-    stopping = threading.Event()
+    state = {"stop": False, "running": False}
 
+    # The handler only sets a flag (or, during start-up, raises): it must not take a lock that the
+    # code it interrupted may hold (threading.Event.set() does, and could deadlock the main thread).
+    # SIGALRM is the backstop: if stopping takes longer than STOP_DEADLINE_SECONDS, leave at once.
     def _stop(signum, _frame):
-        stopping.set()
+        if state["stop"]:
+            os.write(2, b"Stopping now.\n")
+            os._exit(130)
+        state["stop"] = True
+        signal.alarm(STOP_DEADLINE_SECONDS)
+        if not state["running"]:
+            raise StopRequested
 
+    def _deadline(_signum, _frame):
+        os.write(2, b"Stop took too long; exiting.\n")
+        os._exit(1)
+
+    signal.signal(signal.SIGALRM, _deadline)
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     try:
-        stack.start()
-    except Exception as exc:
-        print(f"Local stack failed to start: {exc}", file=sys.stderr)
+        try:
+            stack.start()
+            state["running"] = True
+            if state["stop"]:
+                raise StopRequested
+            print(stack.banner(), flush=True)
+            if args.info_file:
+                args.info_file.write_text(json.dumps({**stack.urls, "pid": os.getpid()}))
+            while not state["stop"]:
+                time.sleep(0.2)
+        except StopRequested:
+            pass
+        except Exception as exc:
+            print(f"Local stack failed to start: {exc}", file=sys.stderr)
+            stack.stop()
+            raise
+        print("Stopping…", flush=True)
         stack.stop()
-        raise
-    print(stack.banner(), flush=True)
-    if args.info_file:
-        args.info_file.write_text(json.dumps({**stack.urls, "pid": os.getpid()}))
-    while not stopping.wait(0.5):
-        pass
-    print("Stopping…", flush=True)
-    stack.stop()
-    print("Stopped.", flush=True)
+        print("Stopped.", flush=True)
+    except StopRequested:  # a signal in the middle of stop(): the alarm still bounds it
+        stack.stop()
     return 0
 
 

@@ -54,6 +54,8 @@ class FunctionSpec:
     environment: dict[str, str] = field(default_factory=dict)
     http_routes: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
     has_function_url: bool = False
+    timeout_seconds: int = 3
+    memory_mb: int = 128
 
 
 def _resolve(value: Any, template: dict[str, Any], overrides: dict[str, str]) -> str | None:
@@ -80,7 +82,8 @@ def functions(template: dict[str, Any] | None = None, overrides: dict[str, str] 
     """Every AWS::Serverless::Function with its code folder, handler, resolved environment and routes."""
     template = template or load()
     overrides = overrides or {}
-    globals_env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    function_globals = template.get("Globals", {}).get("Function", {})
+    globals_env = function_globals.get("Environment", {}).get("Variables", {})
     specs: dict[str, FunctionSpec] = {}
     for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
         props = resource["Properties"]
@@ -89,7 +92,9 @@ def functions(template: dict[str, Any] | None = None, overrides: dict[str, str] 
         environment = {k: v for k, v in ((k, _resolve(v, template, overrides)) for k, v in env_vars.items())
                        if v is not None}
         spec = FunctionSpec(logical_id, REPO_ROOT / props["CodeUri"], module, handler, environment,
-                            has_function_url="FunctionUrlConfig" in props)
+                            has_function_url="FunctionUrlConfig" in props,
+                            timeout_seconds=int(props.get("Timeout", function_globals.get("Timeout", 3))),
+                            memory_mb=int(props.get("MemorySize", function_globals.get("MemorySize", 128))))
         for event in props.get("Events", {}).values():
             if event["Type"] == "HttpApi":
                 spec.http_routes.append((event["Properties"]["Method"].upper(), event["Properties"]["Path"]))

@@ -57,14 +57,16 @@ class ResourceSpec:
     mime_type: str
     sha256: str
     size_bytes: int
+    id: str | None = None  # the id a new resource gets (stable links, sample events); else a fresh one
 
     @classmethod
-    def from_file(cls, path: Path, *, name: str | None = None, mime_type: str | None = None) -> ResourceSpec:
+    def from_file(cls, path: Path, *, name: str | None = None, mime_type: str | None = None,
+                  resource_id: str | None = None) -> ResourceSpec:
         data = path.read_bytes()
         return cls(
             name=name or path.name, file_name=path.name, path=path,
             mime_type=mime_type or guess_mime_type(path.name),
-            sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data), id=resource_id,
         )
 
 
@@ -290,7 +292,7 @@ class _Applier:
                     key = (lesson_spec.slug, safe_file_name(resource_spec.file_name))
                     seen.add(key)
                     resource = by_identity.get(key)
-                    resource_id = resource.id if resource else new_id()
+                    resource_id = resource.id if resource else (resource_spec.id or new_id())
                     desired = {
                         "lesson_id": lesson_ids[lesson_spec.slug], "course_slug": spec.slug,
                         "name": resource_spec.name,
