@@ -43,7 +43,8 @@ def test_every_attribute_is_accounted_for_and_exists():
     for entity, (model_name, fields, extra) in field_table().items():
         attributes = set(MODELS[model_name].get_attributes()) - KEYS
         held = set(fields.values()) | extra
-        assert held == attributes, f"{entity}: documented {sorted(held - attributes)}, missing {sorted(attributes - held)}"
+        assert held == attributes, (
+            f"{entity}: documented {sorted(held - attributes)}, missing {sorted(attributes - held)}")
 
 
 def test_the_renamed_fields():
