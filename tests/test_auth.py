@@ -14,8 +14,9 @@ from moto.ses.models import ses_backends
 from factories import make_course
 from lectern.accounts import passwords, tokens
 from lectern.accounts.users import create_user, ensure_user_for_email
+from lectern.clock import iso
 from lectern.entitlements import service as entitlements
-from lectern.models.users import LoginThrottle, OneTimeToken
+from lectern.models.users import LoginThrottle, OneTimeToken, User
 
 SIGNING_KEY = "test-only-hs256-signing-key-0123456789abcdefghijklmnopqrstuvwxyz"
 PASSWORD = "Correct-horse-42"
@@ -84,7 +85,7 @@ def test_register_signs_in_and_sends_a_verification_link(api):
     body = response["json"]
     assert body["token_type"] == "Bearer" and body["expires_in"] == 900 and body["refresh_token"]
     assert body["user"] == {"id": body["user"]["id"], "name": "Ada", "email": "ada@example.com",
-                            "email_verified": False}
+                            "email_verified": False, "email_verified_at": None}
     decoded = jwt.decode(body["access_token"], SIGNING_KEY, algorithms=["HS256"], audience="lectern-api")
     assert decoded["sub"] == body["user"]["id"] and decoded["iss"] == "lectern" and decoded["jti"]
     assert decoded["exp"] - decoded["iat"] == 900
@@ -280,6 +281,35 @@ def test_verify_email_once(api):
     assert again["statusCode"] == 400 and again["json"]["error"]["code"] == "bad_request"
 
 
+def test_verify_email_records_when_and_keeps_the_first_time(api):
+    signed_up = register(api)["json"]
+    raw = token_in(mails_to("ada@example.com")[0], "/verify-email")
+    before = iso()
+    response = api.post("/auth/verify-email", body={"token": raw})
+    after = iso()
+    verified_at = response["json"]["user"]["email_verified_at"]
+    assert before <= verified_at <= after
+    assert api.get("/me", headers=bearer(signed_up["access_token"]))["json"]["user"]["email_verified_at"] == verified_at
+    user = User.get(*User.key(signed_up["user"]["id"]))
+    assert (user.email_verified, user.email_verified_at) == (True, verified_at)
+
+    # A later proof of the mailbox (a password reset) leaves the first verification's time.
+    user.update(actions=[User.email_verified_at.set("2020-01-01T00:00:00Z")])
+    api.post("/auth/password/forgot", body={"email": "ada@example.com"})
+    reset = token_in(mails_to("ada@example.com")[-1], "/reset-password")
+    response = api.post("/auth/password/reset", body={"token": reset, "password": "Brand-new-pass-7"})
+    assert response["json"]["user"]["email_verified_at"] == "2020-01-01T00:00:00Z"
+
+
+def test_reset_verifies_an_unverified_email_from_now(api):
+    register(api)
+    api.post("/auth/password/forgot", body={"email": "ada@example.com"})
+    reset = token_in(mails_to("ada@example.com")[-1], "/reset-password")
+    before = iso()
+    user = api.post("/auth/password/reset", body={"token": reset, "password": "Brand-new-pass-7"})["json"]["user"]
+    assert user["email_verified"] is True and before <= user["email_verified_at"] <= iso()
+
+
 def test_expired_verification_token_is_410(api):
     user = create_user("late@example.com", password_hash="x")
     issued = tokens.issue(tokens.VERIFY_EMAIL, user.id, lifetime=timedelta(seconds=-1))
@@ -340,10 +370,13 @@ def test_claim_a_guest_account_and_find_the_purchase_in_the_library(api):
                        require_paid_order=False)
     raw = tokens.issue(tokens.CLAIM, guest.id).raw
 
+    before = iso()
     response = api.post("/auth/claim", body={"token": raw, "password": PASSWORD, "name": "Buyer"})
     assert response["statusCode"] == 200
+    verified_at = response["json"]["user"]["email_verified_at"]
+    assert before <= verified_at <= iso()  # claiming proves the mailbox: verified from now
     assert response["json"]["user"] == {"id": guest.id, "name": "Buyer", "email": "buyer@example.com",
-                                        "email_verified": True}
+                                        "email_verified": True, "email_verified_at": verified_at}
     assert api.post("/auth/claim", body={"token": raw, "password": PASSWORD})["statusCode"] == 400
 
     signed_in = login(api, email="buyer@example.com")
@@ -419,6 +452,7 @@ def test_the_auth_function_documents_every_route_with_its_models_and_errors(runn
         assert "requestBody" in paths[path]["post"], path
     token_response = schema["components"]["schemas"]["TokenResponse"]
     assert {"user", "access_token", "token_type", "expires_in", "refresh_token"} <= set(token_response["required"])
-    assert set(schema["components"]["schemas"]["User"]["properties"]) == {"id", "name", "email", "email_verified"}
+    assert set(schema["components"]["schemas"]["User"]["properties"]) == {"id", "name", "email", "email_verified",
+                                                                        "email_verified_at"}
     register_201 = paths["/auth/register"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
     assert register_201["$ref"].endswith("/TokenResponse")

@@ -52,6 +52,9 @@ def test_guest_purchase_to_claim_to_learning(client):
     login = client.call("POST", "/auth/login", json={"email": email, "password": PASSWORD})
     assert login.status_code == 200
     access = login.json()["access_token"]
+    me = client.call("GET", "/me", access).json()["user"]  # claiming verified the email, and says when
+    assert me["email_verified"] is True and me["email_verified_at"] == tokens["user"]["email_verified_at"]
+    assert me["email_verified_at"].endswith("Z")
     library = client.call("GET", "/me/courses", access).json()["courses"]
     assert [c["slug"] for c in library] == [SERVERLESS] and library[0]["granted_at"]
 

@@ -64,7 +64,8 @@ def paid_lesson(course):
 def test_me_needs_a_signed_in_user(api):
     user, auth = learner()
     assert api.get("/me", headers=auth)["json"] == {"user": {
-        "id": user.id, "name": "Learner", "email": "learner@example.com", "email_verified": False}}
+        "id": user.id, "name": "Learner", "email": "learner@example.com", "email_verified": False,
+        "email_verified_at": None}}
     assert api.get("/me")["statusCode"] == 401
 
 

@@ -179,6 +179,29 @@ def test_a_guest_completion_is_eleven_requests(shop):
     assert "Total paid: 49.00 USD" in receipt.body
 
 
+def test_a_paid_session_with_a_customer_records_it_in_the_same_requests(shop):
+    """Stripe made a Customer for the session (customer_creation=always, or an existing one):
+    the order keeps its id, written by the paid transition itself (still eleven requests)."""
+    from request_counter import count_requests
+
+    created = shop.checkout(email="customer@example.com")
+    session_id = created["checkout_session_id"]
+    with shop.emu.state.lock:  # what Stripe's session carries when it created a Customer
+        shop.emu.state["checkout.session"][session_id]["customer"] = "cus_test_lectern42"
+    shop.emu.pay(session_id)
+    with count_requests() as counter:
+        assert shop.deliver(shop.event("checkout.session.completed", session_id))["statusCode"] == 200
+    assert sum(counter.by_operation().values()) == 11
+    order = order_of(created)
+    assert order.status == PAID and order.stripe_customer_id == "cus_test_lectern42"
+
+
+def test_a_paid_session_without_a_customer_records_none(shop):
+    order, session = shop.paid(email="nocustomer@example.com")
+    assert session["customer"] is None
+    assert order.status == PAID and order.stripe_customer_id is None
+
+
 def test_a_completion_for_an_order_already_paid_is_eight_requests(shop):
     """Another event about a session already fulfilled (a replay, or Stripe's async success after
     the completion): #17, #9, the buyer's GetItem, the grant (cancelled: already active) and the

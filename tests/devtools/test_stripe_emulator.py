@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import requests
@@ -17,7 +18,7 @@ import stripe
 
 from lectern_dev.stripe_emulator import ApiError, StripeEmulator
 from lectern_dev.stripe_emulator.forms import parse_form
-from lectern_dev.stripe_emulator.store import DEFAULT_FIXTURES_PATH
+from lectern_dev.stripe_emulator.store import DEFAULT_FIXTURES_PATH, REQUIRED_RESOURCES
 
 API_KEY = "sk_test_lectern"
 SECRET = "whsec_test_secret"
@@ -170,6 +171,14 @@ def test_parse_form_builds_nested_dicts_and_lists():
 def test_missing_fixtures_file_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="fixtures"):
         StripeEmulator(fixtures_path=tmp_path / "nope.json")
+
+
+def test_default_fixtures_ship_inside_the_repository():
+    # A fresh clone has nothing beside it: Stripe's sample objects are the emulator's own data.
+    repo_root = Path(__file__).resolve().parents[2]
+    assert DEFAULT_FIXTURES_PATH.resolve().is_relative_to(repo_root)
+    assert DEFAULT_FIXTURES_PATH.is_file()
+    assert set(REQUIRED_RESOURCES) <= set(FIXTURES)
 
 
 # --------------------------------------------------------------------------- catalog

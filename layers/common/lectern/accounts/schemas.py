@@ -9,6 +9,7 @@ class User(BaseModel):
     name: str
     email: str
     email_verified: bool
+    email_verified_at: str | None = Field(description="When the email address was verified (UTC); null until then")
 
 
 class UserEnvelope(BaseModel):

@@ -78,6 +78,11 @@ def _consume(raw: str, purpose: str) -> OneTimeToken:
         raise TokenExpired() from None
 
 
+def _verified(now: str) -> list:
+    """Update actions marking the email verified; the first verification's time is kept."""
+    return [User.email_verified.set(True), User.email_verified_at.set(User.email_verified_at | now)]
+
+
 def _user_of(token: OneTimeToken) -> User:
     user = get_user(token.user_id)
     if user is None:
@@ -119,7 +124,8 @@ def login(email_address: str, password: str) -> dict:
 def verify_email(raw: str) -> dict:
     token = _consume(raw, tokens.VERIFY_EMAIL)
     user = _user_of(token)
-    user.update(actions=[User.email_verified.set(True), User.updated_at.set(iso())])
+    now = iso()
+    user.update(actions=[*_verified(now), User.updated_at.set(now)])
     return {"user": sessions.user_view(user)}
 
 
@@ -136,8 +142,9 @@ def reset_password(raw: str, password: str) -> dict:
     passwords.check_policy(password, user.email)
     _consume(raw, tokens.RESET_PASSWORD)
     # Whoever reset it proved they read the mailbox, so the email is verified too.
+    now = iso()
     user.update(actions=[User.password_hash.set(passwords.hash_password(password)),
-                         User.email_verified.set(True), User.updated_at.set(iso())])
+                         *_verified(now), User.updated_at.set(now)])
     sessions.revoke_all(user.id, "password reset")  # sign out every other device
     return sessions.start(user)
 
@@ -146,8 +153,9 @@ def claim(raw: str, password: str, name: str | None = None) -> dict:
     user = _user_of(_peek(raw, tokens.CLAIM))
     passwords.check_policy(password, user.email)
     _consume(raw, tokens.CLAIM)
-    actions = [User.password_hash.set(passwords.hash_password(password)), User.email_verified.set(True),
-               User.updated_at.set(iso())]
+    now = iso()
+    actions = [User.password_hash.set(passwords.hash_password(password)), *_verified(now),
+               User.updated_at.set(now)]
     if name and name.strip():
         actions.append(User.name.set(name.strip()))
     try:

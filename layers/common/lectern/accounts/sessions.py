@@ -26,7 +26,8 @@ def _family_expiry() -> int:
 
 
 def user_view(user: User) -> dict:
-    return {"id": user.id, "name": user.name, "email": user.email, "email_verified": bool(user.email_verified)}
+    return {"id": user.id, "name": user.name, "email": user.email, "email_verified": bool(user.email_verified),
+            "email_verified_at": user.email_verified_at}
 
 
 def _token_response(user: User, family_id: str) -> dict:

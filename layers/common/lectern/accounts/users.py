@@ -39,7 +39,8 @@ def create_user(email: str, *, name: str = "", password_hash: str | None = None,
     user_id = new_id()
     pk, sk = User.key(user_id)
     user = User(pk, sk, id=user_id, email=email, name=name, password_hash=password_hash,
-                email_verified=email_verified, created_via=created_via, created_at=now, updated_at=now)
+                email_verified=email_verified, email_verified_at=now if email_verified else None,
+                created_via=created_via, created_at=now, updated_at=now)
     claim_pk, claim_sk = EmailClaim.key(email)
     claim = EmailClaim(claim_pk, claim_sk, user_id=user_id, created_at=now)
     try:

@@ -43,6 +43,7 @@ class Order(KeyedModel):
     user_id = UnicodeAttribute(null=True)
     checkout_session_id = UnicodeAttribute(null=True)
     payment_intent_id = UnicodeAttribute(null=True)
+    stripe_customer_id = UnicodeAttribute(null=True)  # the paid session's `customer`, when Stripe made one
     promotion_code = UnicodeAttribute(null=True)
     currency = UnicodeAttribute()
     subtotal_amount = NumberAttribute()

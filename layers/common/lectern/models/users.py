@@ -25,6 +25,7 @@ class User(KeyedModel):
     name = UnicodeAttribute(default="")
     password_hash = UnicodeAttribute(null=True)  # None: created by a guest purchase, not claimed yet
     email_verified = BooleanAttribute(default=False)
+    email_verified_at = UnicodeAttribute(null=True)  # when it first became verified; set with `email_verified`
     created_via = UnicodeAttribute(default="register")  # register | guest_checkout | operator
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()

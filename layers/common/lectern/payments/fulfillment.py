@@ -155,6 +155,8 @@ def _mark_paid(order: Order, session: dict[str, Any]) -> bool:
     }
     if intent_id:
         paid["payment_intent_id"] = intent_id
+    if customer_id := _id_of(session.get("customer")):
+        paid["stripe_customer_id"] = customer_id
     actions = [getattr(Order, name).set(value) for name, value in paid.items()]
     try:
         with transaction() as write:
