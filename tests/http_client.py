@@ -61,11 +61,36 @@ class StackClient:
         intent = self.stripe_api("GET", f"/checkout/sessions/{session_id}")["payment_intent"]
         self.stripe_api("POST", "/refunds", payment_intent=intent)
         self.wait_for_order(session_id, "refunded")
+        # The order turns refunded before the same delivery revokes access: wait for the webhook's 2xx.
+        self.wait_for_delivery("charge.refunded", lambda charge: charge.get("payment_intent") == intent)
+
+    def wait_for_delivery(self, event_type: str, matches, timeout: float = 25) -> dict:
+        """The first `event_type` event whose object `matches`, once the webhook answered it 2xx."""
+        deadline = time.monotonic() + timeout
+        while True:
+            events = self.http.get(f"{self.stripe}/v1/events", timeout=TIMEOUT,
+                                   params={"type": event_type, "delivery_success": "true", "limit": 100},
+                                   headers={"Authorization": "Bearer sk_test_lectern"}).json()["data"]
+            found = next((e for e in events if matches(e["data"]["object"])), None)
+            if found or time.monotonic() > deadline:
+                assert found, f"no {event_type} delivered"
+                return found
+            time.sleep(0.2)
 
     # ---------------------------------------------------------------- mailbox
     def mail_to(self, address: str) -> list[dict]:
         messages = self.http.get(f"{self.dev}/mailbox.json", timeout=TIMEOUT).json()["messages"]
         return [m for m in messages if address in m["to"]]
+
+    def wait_for_subject(self, address: str, text: str, timeout: float = 15) -> list[str]:
+        """The subjects of the mail sent to `address`, once one contains `text` (mail is sent after the
+        order turns paid, by the same webhook invocation still running in its own environment)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            subjects = [m["subject"].lower() for m in self.mail_to(address)]
+            if any(text in s for s in subjects) or time.monotonic() > deadline:
+                return subjects
+            time.sleep(0.2)
 
     def wait_for_mail(self, address: str, link: str, count: int = 1, timeout: float = 15) -> list[str]:
         """The tokens of the `link` (e.g. "/claim") emails sent to `address`, once there are `count`."""

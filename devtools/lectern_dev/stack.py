@@ -75,6 +75,7 @@ class LocalStack:
         self._stripe = None
         self._servers = []
         self._runner = None
+        self._prewarming: list[threading.Thread] = []
         self.secret_arns: dict[str, str] = {}
         self.embedded_aws = False
 
@@ -103,8 +104,7 @@ class LocalStack:
         self._start_http()
         aws_resources.publish_stack_urls(self.urls)
         # One environment per function ahead of the first request, after the stack is up.
-        if os.environ.get("LECTERN_PREWARM", "1") != "0":
-            self._runner.prewarm()
+        self._prewarming = self._runner.prewarm() if os.environ.get("LECTERN_PREWARM", "1") != "0" else []
         self.startup_seconds = time.monotonic() - started
         return self
 
@@ -233,6 +233,12 @@ class LocalStack:
             thread.join(timeout=5)
         self._stripe = self._moto = None
 
+    def wait_until_warm(self, timeout: float = 60) -> None:
+        """Until every function has one environment started (what scripts and tests wait for)."""
+        deadline = time.monotonic() + timeout
+        for thread in self._prewarming:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
     def banner(self) -> str:
         labels = [("web", "Storefront"), ("api", "HTTP API"), ("webhook", "Stripe webhook (function URL)"),
                   ("docs", "API docs"), ("mailbox", "Dev mailbox"), ("stripe", "Stripe emulator"),
@@ -252,8 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run Lectern locally: embedded AWS, Stripe emulator, HTTP API.")
     parser.add_argument("--catalog", type=Path, default=DEMO_CATALOG, help="catalog YAML to apply at start")
     parser.add_argument("--no-catalog", action="store_true", help="start with empty tables")
-    parser.add_argument("--info-file", type=Path, help="write the stack's URLs as JSON here once it is ready "
-                                                        "(for scripts and test harnesses)")
+    parser.add_argument("--info-file", type=Path, help="write the stack's URLs as JSON here once it is ready and "
+                                                        "every function has a warm environment (for scripts and tests)")
     args = parser.parse_args(argv)
 
     stack = LocalStack(api_port=_port("LECTERN_API_PORT", 3000), webhook_port=_port("LECTERN_WEBHOOK_PORT", 3001),
@@ -288,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise StopRequested
             print(stack.banner(), flush=True)
             if args.info_file:
+                stack.wait_until_warm()
                 args.info_file.write_text(json.dumps({**stack.urls, "pid": os.getpid()}))
             while not state["stop"]:
                 time.sleep(0.2)
