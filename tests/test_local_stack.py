@@ -63,3 +63,10 @@ def test_make_invoke_prints_the_function_response(tmp_path):
     assert response["statusCode"] == 200
     assert len(json.loads(response["body"])["courses"]) == 2  # the sample asks for limit=2
 
+
+
+def test_every_request_gets_its_own_request_id_api_and_webhook(local_stack):
+    api_ids = {requests.get(local_stack.urls["api"] + "/courses", timeout=10).headers["X-Request-Id"] for _ in range(3)}
+    hook_ids = {requests.post(local_stack.urls["webhook"], data=b"{}", timeout=10).headers["X-Request-Id"]
+                for _ in range(3)}
+    assert len(api_ids) == 3 and len(hook_ids) == 3
