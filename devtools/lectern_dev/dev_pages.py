@@ -1,6 +1,6 @@
 """Dev-only pages: the mailbox (every email the stack sent) and Swagger UI.
 
-Never deployed. The mailbox reads moto's SES backend in this process, so it
+Never deployed. The mailbox reads the embedded AWS's SES (over its /_lectern/mailbox.json), so it
 works when the stack embeds its own AWS; with an outside AWS_ENDPOINT_URL the
 page says so.
 """
@@ -16,20 +16,14 @@ OPENAPI_PATH = tpl.REPO_ROOT / "docs" / "openapi.json"
 
 
 def sent_messages() -> list[dict]:
-    """Every email sent through the embedded SES, newest first."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.ses.models import ses_backends
+    """Every email sent through the embedded SES, newest first (read from the embedded AWS process)."""
+    import os
+    import urllib.request
 
-    messages = []
-    for region, backend in ses_backends[DEFAULT_ACCOUNT_ID].items():
-        for message in getattr(backend, "sent_messages", []):
-            body = getattr(message, "body", None) or getattr(message, "raw_data", "")
-            messages.append({
-                "id": message.id, "to": list(message.destinations.get("ToAddresses", [])),
-                "source": message.source, "subject": getattr(message, "subject", ""),
-                "body": body, "region": region,
-            })
-    return list(reversed(messages))
+    from lectern_dev.embedded_aws import MAILBOX_PATH
+
+    with urllib.request.urlopen(os.environ["AWS_ENDPOINT_URL"].rstrip("/") + MAILBOX_PATH, timeout=10) as answer:
+        return json.loads(answer.read())["messages"]
 
 
 def _page(title: str, content: str) -> Response:

@@ -1,27 +1,59 @@
-"""The local stack's AWS: a moto server on loopback whose DynamoDB behaves like DynamoDB under concurrency.
+"""The local stack's AWS: a moto server on loopback, in a process of its own, whose DynamoDB behaves
+like DynamoDB under concurrency.
 
 moto applies a TransactWriteItems item by item, and a conditional write checks then writes, without
 isolation between the server's request threads, so two concurrent requests can interleave where
 DynamoDB would serialise them. Local concurrency must find Lectern's races, not moto's: every
 DynamoDB request here runs alone, so each transaction and each conditional write is atomic, as
 DynamoDB's are (its transactions are serializable). Other services are untouched.
+
+It runs in its own process (its own interpreter lock) because it does most of the local stack's
+work: every function environment calls it for every table read and write. The dev mailbox reads
+what its SES sent at GET /_lectern/mailbox.json.
 """
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from typing import Any, Callable
 
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
+MAILBOX_PATH = "/_lectern/mailbox.json"
 
 
-class SerializedDynamoDB:
-    """WSGI middleware: one DynamoDB request at a time (the X-Amz-Target of DynamoDB's JSON protocol)."""
+def sent_messages() -> list[dict]:
+    """Every email sent through this process's moto SES, newest first."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    messages = []
+    for region, backend in ses_backends[DEFAULT_ACCOUNT_ID].items():
+        for message in getattr(backend, "sent_messages", []):
+            body = getattr(message, "body", None) or getattr(message, "raw_data", "")
+            messages.append({
+                "id": message.id, "to": list(message.destinations.get("ToAddresses", [])),
+                "source": message.source, "subject": getattr(message, "subject", ""),
+                "body": body, "region": region,
+            })
+    return list(reversed(messages))
+
+
+class LocalAwsApp:
+    """WSGI middleware around moto: one DynamoDB request at a time (the X-Amz-Target of DynamoDB's
+    JSON protocol), and the dev mailbox's read of SES."""
 
     def __init__(self, app: Callable):
         self.app = app
         self.lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        if environ.get("PATH_INFO") == MAILBOX_PATH:
+            body = json.dumps({"messages": sent_messages()}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
         if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
             return self.app(environ, start_response)
         with self.lock:
@@ -29,9 +61,78 @@ class SerializedDynamoDB:
             return list(self.app(environ, start_response))
 
 
-class EmbeddedAws(ThreadedMotoServer):
-    def _server_entry(self) -> None:
-        app = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
-        self._server_ready_event.set()
-        self._server.serve_forever()
+def make_server(host: str, port: int):
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server as werkzeug_server
+
+    app = LocalAwsApp(DomainDispatcherApplication(create_backend_app))
+    return werkzeug_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+
+
+class EmbeddedAws:
+    """Starts and stops the embedded AWS process (the interface of moto's ThreadedMotoServer)."""
+
+    def __init__(self, ip_address: str = "127.0.0.1", port: int = 0, verbose: bool = False):
+        self._host, self._port = ip_address, port
+        self._process: subprocess.Popen | None = None
+        self._address: tuple[str, int] | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self._process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--host", self._host,
+                                          "--port", str(self._port)], stdout=subprocess.PIPE, env=env,
+                                         stdin=subprocess.DEVNULL)
+        # Its first line says where it listens (or it died trying).
+        line = self._process.stdout.readline().decode().strip()
+        if not line.startswith("listening "):
+            self.stop()
+            raise RuntimeError(f"embedded AWS did not start on {self._host}:{self._port}: {line or 'no answer'}")
+        host, port = line.split()[1].rsplit(":", 1)
+        self._address = (host, int(port))
+
+    def get_host_and_port(self) -> tuple[str, int]:
+        assert self._address is not None, "Make sure to call start() first"
+        return self._address
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(3)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The local stack's embedded AWS (moto server).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the stack's console
+    try:
+        server = make_server(args.host, args.port)
+    except OSError as exc:
+        print(f"error: {exc}", flush=True)
+        return 1
+    parent = os.getppid()
+
+    def watch_parent() -> None:  # never outlive the stack, even a killed one
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the stack decides
+    print(f"listening {args.host}:{server.server_port}", flush=True)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.exit(main())
