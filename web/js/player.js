@@ -11,8 +11,9 @@
 import { h } from "./ui.js";
 
 const MESSAGE_TYPE = "__privateUnstableMessageType";
-const STATES = { iframeReady: "ready", loadeddata: "ready", play: "playing", playing: "playing", pause: "paused",
-  ended: "ended", error: "error" };
+// data-player-state: loading → ready (can play) → playing / paused / ended, or error.
+const STATES = { canplay: "ready", play: "playing", playing: "playing", pause: "paused", ended: "ended",
+  error: "error" };
 
 export function player(lesson) {
   const playback = lesson.playback;
@@ -69,7 +70,7 @@ window.addEventListener("message", (event) => {
   else if (type === "iframeReady") name = type;
   else return;
   const state = STATES[name];
-  // "ready" only ever follows "loading": a late loadeddata must not hide that the video is playing.
+  // "ready" only ever follows "loading": canplay after a seek must not hide that the video is playing.
   if (state && (state !== "ready" || figure.dataset.playerState === "loading")) figure.dataset.playerState = state;
   figure.dispatchEvent(new CustomEvent("lectern:player", { bubbles: true, detail: {
     event: name,

@@ -146,7 +146,7 @@ def create_app(public_keys: Callable[[], PublicKeys] = playback_public_keys, med
         sources = "".join(f'<source src="{html.escape(f"/{first}/downloads/default.{ext}{query}")}" type="{kind}">'
                           for ext, kind in MEDIA_TYPES.items())
         return _page("Lesson video",
-                     f'<video id="player" {attributes} playsinline preload="metadata" '
+                     f'<video id="player" {attributes} playsinline preload="auto" '
                      f'data-video-uid="{uid}">{sources}</video>', status=200)
 
     @app.get("/<first>/downloads/default.<ext>")
