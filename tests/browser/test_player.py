@@ -102,3 +102,14 @@ def test_the_catalog_course_and_learn_pages_show_real_images_and_play_the_video(
     _only_local_hosts(browser)
     assert _console_errors(browser) == []
 
+
+
+def test_the_dev_pages_and_the_emulators_pages_ask_no_other_host(browser, stack):
+    """make dev's other pages: API docs (Swagger UI, without its online validator), mailbox, the Stripe
+    emulator's dashboard, the Stream stand-in's index."""
+    for url, ready_css in ((stack.urls["docs"], ".swagger-ui"), (stack.urls["mailbox"], "h1"),
+                           (stack.urls["stripe_dashboard"], "h1"), (stack.urls["stream"] + "/", "p")):
+        browser.driver.get(url)
+        browser.wait_for(ready_css)
+        _only_local_hosts(browser)
+        assert _console_errors(browser) == [], url

@@ -186,7 +186,7 @@ def create_app(public_keys: Callable[[], PublicKeys] = playback_public_keys, med
 def _page(title: str, body: str, *, status: int) -> Response:
     return Response(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'><link rel='icon' href='data:,'>"
         f"<title>{html.escape(title)}</title><link rel='stylesheet' href='/player.css'></head>"
         f"<body>{body}<script src='/player.js'></script></body></html>",
         status=status, content_type="text/html; charset=utf-8")
