@@ -25,12 +25,13 @@ class StackProcess:
         self.info_file = tmp_dir / "stack.json"
         self.log_file = tmp_dir / "stack.log"
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("AWS_", "STRIPE_", "LECTERN_", "POWERTOOLS_"))}
+               if not k.startswith(("AWS_", "STRIPE_", "STREAM_", "LECTERN_", "POWERTOOLS_"))}
         env.update({
             "PYTHONPATH": "layers/common:devtools",
             "LECTERN_API_PORT": str(free_port()), "LECTERN_WEBHOOK_PORT": str(free_port()),
             "LECTERN_DEV_PORT": str(free_port()), "LECTERN_STRIPE_PORT": str(free_port()),
             "LECTERN_AWS_PORT": str(free_port()), "LECTERN_WEB_PORT": str(free_port()),
+            "LECTERN_STREAM_PORT": str(free_port()),
             **(extra_env or {}),
         })
         self.env = env

@@ -446,3 +446,89 @@ def test_price_change_makes_a_new_default_price_and_archives_the_old(aws, stripe
     assert withdrawn.stripe_price_id is None and withdrawn.stripe_product_id == first.stripe_product_id
     assert client.v1.prices.retrieve(third.stripe_price_id).active is False
     assert client.v1.products.retrieve(first.stripe_product_id).default_price is None
+
+
+# ---------------------------------------------------------------- thumbnails
+
+
+def test_thumbnails_are_uploaded_under_public_and_served_from_the_storefront_origin(api, monkeypatch):
+    monkeypatch.setenv("FRONTEND_URL", "https://shop.example.com/")
+    apply()
+    s3 = boto3.client("s3")
+    document = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    for expected in document["courses"]:
+        course = of_kind(expected["slug"], Course)[expected["slug"]]
+        data = (DEMO.parent / expected["thumbnail"]).read_bytes()
+        assert course.thumbnail_url is None
+        assert course.thumbnail_key.startswith(f"public/thumbnails/{course.id}/")
+        assert course.thumbnail_key.endswith(".svg")
+        stored = s3.get_object(Bucket=config.assets_bucket(), Key=course.thumbnail_key)
+        assert stored["Body"].read() == data
+        assert stored["ContentType"] == "image/svg+xml"
+        assert stored["CacheControl"] == "public, max-age=31536000, immutable"  # the key changes with the bytes
+
+    # The public API answers a URL on the storefront's own origin, in the list, the detail and the library.
+    listed = {c["slug"]: c for c in api.get("/courses")["json"]["courses"]}
+    for slug, course in listed.items():
+        key = of_kind(slug, Course)[slug].thumbnail_key
+        assert course["thumbnail_url"] == f"https://shop.example.com/{key}"
+    detail = api.get("/courses/serverless-python-on-aws")["json"]["course"]
+    assert detail["thumbnail_url"] == listed["serverless-python-on-aws"]["thumbnail_url"]
+
+
+def test_a_changed_thumbnail_gets_a_new_key_and_an_unchanged_one_is_not_uploaded_again(aws, catalog_copy):
+    apply(catalog_copy)
+    before = of_kind("command-line-fundamentals", Course)["command-line-fundamentals"].thumbnail_key
+    image = catalog_copy.parent / "files" / "thumbnails" / "command-line-fundamentals.svg"
+    image.write_text(image.read_text().replace("#111827", "#0b1020"))
+    with count_requests() as counter:
+        report = apply(catalog_copy)
+    changes = {(c.kind, c.label): c for c in report.changes}
+    assert changes["course", "command-line-fundamentals"].fields == ("thumbnail_key",)
+    assert [op for _, op in writes(counter)].count("PutObject") == 1
+    after = of_kind("command-line-fundamentals", Course)["command-line-fundamentals"].thumbnail_key
+    assert after != before and after.rsplit("/", 1)[0] == before.rsplit("/", 1)[0]
+    s3 = boto3.client("s3")
+    assert s3.get_object(Bucket=config.assets_bucket(), Key=after)["Body"].read() == image.read_bytes()
+    s3.head_object(Bucket=config.assets_bucket(), Key=before)  # nothing is deleted: old pages keep their image
+
+    def use_url(data):
+        course = course_of(data, "command-line-fundamentals")
+        del course["thumbnail"]
+        course["thumbnail_url"] = "https://cdn.example.com/cli.png"
+
+    edit(catalog_copy, use_url)
+    apply(catalog_copy)
+    course = of_kind("command-line-fundamentals", Course)["command-line-fundamentals"]
+    assert (course.thumbnail_key, course.thumbnail_url) == (None, "https://cdn.example.com/cli.png")
+
+
+def test_thumbnail_files_are_validated(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "ok.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    (images / "script.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    (images / "handler.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>')
+    (images / "notes.txt").write_text("not an image")
+    (images / "huge.png").write_bytes(b"\x89PNG" + b"0" * (1024 * 1024))
+
+    def problems(**fields) -> list[str]:
+        path = tmp_path / "c.yaml"
+        course = {"slug": "a", "title": "A", **fields}
+        path.write_text(yaml.safe_dump({"courses": [course]}), encoding="utf-8")
+        try:
+            load_catalog(path)
+        except CatalogFileError as error:
+            return error.errors
+        return []
+
+    assert problems(thumbnail="images/ok.svg") == []
+    assert problems(thumbnail="images/ok.svg", thumbnail_url="https://cdn.example.com/a.png") == [
+        "courses[0].thumbnail: give either `thumbnail` (a file) or `thumbnail_url`, not both"]
+    assert problems(thumbnail="images/missing.png") == [
+        f"courses[0].thumbnail: no such file: {images / 'missing.png'}"]
+    assert problems(thumbnail="images/notes.txt")[0].startswith("courses[0].thumbnail: must be an image file (")
+    assert problems(thumbnail="images/huge.png") == ["courses[0].thumbnail: must be at most 1024 KB"]
+    for active in ("script.svg", "handler.svg"):
+        assert problems(thumbnail=f"images/{active}") == [
+            "courses[0].thumbnail: an SVG thumbnail must not contain scripts, event handlers or foreignObject"]

@@ -83,6 +83,36 @@ def test_guest_purchase_to_claim_to_learning(client):
     assert reused.status_code in (400, 409) and "error" in reused.json()
 
 
+def test_an_entitled_learners_player_url_plays_the_sample_video_on_the_stream_stand_in(client, local_stack):
+    email = unique_email("viewer")
+    client.buy(SERVERLESS, email)
+    access = _claim(client, email)["access_token"]
+    _, lesson_slug = _first_resource_and_video_lesson(client, SERVERLESS, access)
+    playback = client.call("GET", f"/learn/{SERVERLESS}/lessons/{lesson_slug}", access).json()["lesson"]["playback"]
+
+    # Offline, the player URL is the local stand-in's, not Cloudflare's (which cannot be reached).
+    stream = local_stack.urls["stream"]
+    assert stream.startswith("http://127.0.0.1:")
+    assert playback["iframe_url"] == f"{stream}/{playback['token']}/iframe"
+    page = client.http.get(playback["iframe_url"], timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "<video" in page.text and f'data-video-uid="{playback["video_id"]}"' in page.text
+    sample = Path(__file__).resolve().parents[1] / "devtools" / "lectern_dev" / "stream_emulator" / "media"
+    for ext in ("webm", "mp4"):
+        source = f"/{playback['token']}/downloads/default.{ext}"
+        assert f'src="{source}"' in page.text
+        video = client.http.get(stream + source, timeout=10)
+        assert video.status_code == 200 and video.content == (sample / f"sample.{ext}").read_bytes()
+
+    # The stand-in checks the token as Stream would: a tampered one, or one for another video, plays nothing.
+    header, claims, signature = playback["token"].split(".")
+    tampered = ".".join([header, claims, signature[:-4] + ("AAAA" if signature[-4:] != "AAAA" else "BBBB")])
+    assert client.http.get(f"{stream}/{tampered}/iframe", timeout=10).status_code == 403
+    other_video = "0" * 32
+    assert client.http.get(f"{stream}/{other_video}/iframe?token={playback['token']}", timeout=10).status_code == 403
+    assert client.http.get(f"{stream}/{playback['video_id']}/iframe", timeout=10).status_code == 403
+
+
 def test_signed_in_buyer_library_grows_without_duplicates(client):
     email = unique_email("member")
     registered = client.call("POST", "/auth/register", json={"name": "Member", "email": email, "password": PASSWORD})

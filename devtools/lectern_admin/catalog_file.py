@@ -26,10 +26,17 @@ _VIDEO_ID = re.compile(r"^[0-9a-f]{32}$")  # a Cloudflare Stream video uid
 _MIME_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
 _URL = re.compile(r"^https?://\S+$")
 _RESOURCE_ID = re.compile(r"^[0-9a-hjkmnp-tv-z]{26}$")
+# Thumbnails the storefront shows in <img>: by extension, since the content type is what S3 serves.
+THUMBNAIL_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+                   ".webp": "image/webp", ".avif": "image/avif", ".gif": "image/gif"}
+THUMBNAIL_MAX_BYTES = 1024 * 1024
+# Served from the storefront's own origin: an SVG opened on its own must not be able to run anything.
+_ACTIVE_SVG = re.compile(rb"<script|<foreignObject|\son[a-z]+\s*=|javascript:", re.IGNORECASE)
 
 _FIELDS = {
     "catalog": {"courses"},
-    "course": {"slug", "title", "description", "thumbnail_url", "price", "published", "published_at", "modules"},
+    "course": {"slug", "title", "description", "thumbnail", "thumbnail_url", "price", "published", "published_at",
+               "modules"},
     "price": {"amount", "currency"},
     "module": {"key", "title", "published", "lessons"},
     "lesson": {"slug", "title", "summary", "preview", "published", "video_id", "duration_seconds", "resources"},
@@ -90,6 +97,9 @@ class _Reader:
         title = self.text(data, "title", where)
         description = self.text(data, "description", where, required=False) or ""
         thumbnail_url = self.url(data, "thumbnail_url", where)
+        thumbnail = self.thumbnail(data, where)
+        if thumbnail and thumbnail_url:
+            self.error(f"{where}.thumbnail", "give either `thumbnail` (a file) or `thumbnail_url`, not both")
         price = self.price(data.get("price"), f"{where}.price")
         published = self.flag(data, "published", where, default=False)
         published_at = self.moment(data, "published_at", where)
@@ -102,7 +112,7 @@ class _Reader:
                             for i, module in enumerate(_list(data.get("modules"))) if isinstance(module, dict)
                             for j, lesson in enumerate(_list(module.get("lessons"))) if isinstance(lesson, dict)])
         return CourseSpec(
-            slug=slug, title=title or "", description=description, thumbnail_url=thumbnail_url,
+            slug=slug, title=title or "", description=description, thumbnail_url=thumbnail_url, thumbnail=thumbnail,
             price_amount=price[0] if price else None, currency=price[1] if price else "usd",
             published=published, published_at=published_at, modules=tuple(m for m in modules if m),
         )
@@ -189,6 +199,27 @@ class _Reader:
             self.error(f"{where}.file", f"no such file: {path}")
             return None
         return ResourceSpec.from_file(path, name=name, mime_type=mime_type, resource_id=resource_id)
+
+    def thumbnail(self, data: dict[str, Any], where: str) -> ResourceSpec | None:
+        file = self.text(data, "thumbnail", where, required=False)
+        if not file:
+            return None
+        where = f"{where}.thumbnail"
+        path = self.base_dir / file
+        mime_type = THUMBNAIL_TYPES.get(path.suffix.lower())
+        if mime_type is None:
+            self.error(where, f"must be an image file ({', '.join(sorted(THUMBNAIL_TYPES))})")
+            return None
+        if not path.is_file():
+            self.error(where, f"no such file: {path}")
+            return None
+        if path.stat().st_size > THUMBNAIL_MAX_BYTES:
+            self.error(where, f"must be at most {THUMBNAIL_MAX_BYTES // 1024} KB")
+            return None
+        if mime_type == "image/svg+xml" and _ACTIVE_SVG.search(path.read_bytes()):
+            self.error(where, "an SVG thumbnail must not contain scripts, event handlers or foreignObject")
+            return None
+        return ResourceSpec.from_file(path, mime_type=mime_type)
 
     # -- values
 

@@ -28,7 +28,9 @@ def sent_messages() -> list[dict]:
 
 def _page(title: str, content: str) -> Response:
     return Response(
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        # A data: icon, else the browser asks for /favicon.ico: a 404 in its console.
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><link rel='icon' href='data:,'>"
+        f"<title>{html.escape(title)}</title>"
         "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
         "article{border:1px solid #ccc;border-radius:.5rem;padding:1rem;margin:1rem 0}"
         "pre{white-space:pre-wrap;background:#f6f6f6;padding:.75rem}</style></head>"
@@ -69,10 +71,12 @@ def create_app(*, embedded_aws: bool) -> Flask:
     @app.get("/docs")
     def swagger() -> Response:
         return Response(
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Lectern API</title>"
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'><link rel='icon' href='data:,'>"
+            "<title>Lectern API</title>"
             "<link rel='stylesheet' href='/docs/assets/swagger-ui.css'></head><body><div id='swagger-ui'></div>"
             "<script src='/docs/assets/swagger-ui-bundle.js'></script>"
-            "<script>SwaggerUIBundle({url: '/openapi.json', dom_id: '#swagger-ui'});</script></body></html>",
+            "<script>SwaggerUIBundle({url: '/openapi.json', dom_id: '#swagger-ui', validatorUrl: null});</script>"
+            "</body></html>",
             content_type="text/html; charset=utf-8")
 
     @app.get("/docs/assets/<path:name>")

@@ -188,11 +188,30 @@ class LocalStack:
 
         apply_file(self.catalog, use_stripe=bool(os.environ.get("STRIPE_API_BASE")), quiet=True)
 
+    def _start_stream(self) -> None:
+        """The Cloudflare Stream stand-in (lectern_dev.stream_emulator) unless STREAM_BASE_URL is given:
+        playback URLs and the storefront's frame-src follow STREAM_BASE_URL; stopped with the servers."""
+        if os.environ.get("STREAM_BASE_URL"):
+            self.urls["stream"] = os.environ["STREAM_BASE_URL"]
+            return
+        from lectern_dev.stream_emulator import StreamEmulator
+
+        try:
+            stream = StreamEmulator(self.host, _port("LECTERN_STREAM_PORT", 3004)).start()
+        except OSError:
+            if os.environ.get("LECTERN_STREAM_PORT"):
+                raise
+            stream = StreamEmulator(self.host, 0).start()  # the default port is taken: any free one will do
+        self._servers.append(stream)
+        os.environ["STREAM_BASE_URL"] = stream.base_url
+        self.urls["stream"] = stream.base_url
+
     def _start_http(self) -> None:
         from lectern_dev.dev_pages import create_app as dev_pages
         from lectern_dev.http_servers import BackgroundServer, api_gateway_app, function_url_app
         from lectern_dev.worker_pool import WorkerPoolRunner
 
+        self._start_stream()
         runner = self._runner = WorkerPoolRunner(tpl.functions(overrides={**self.secret_arns, **_parameter_overrides()}))
         api_app, _routes = api_gateway_app(runner, self.api_port)
         api = BackgroundServer("api", api_app, self.host, self.api_port).start()
@@ -241,7 +260,8 @@ class LocalStack:
 
     def banner(self) -> str:
         labels = [("web", "Storefront"), ("api", "HTTP API"), ("webhook", "Stripe webhook (function URL)"),
-                  ("docs", "API docs"), ("mailbox", "Dev mailbox"), ("stripe", "Stripe emulator"),
+                  ("docs", "API docs"), ("mailbox", "Dev mailbox"), ("stream", "Stream stand-in (video)"),
+                  ("stripe", "Stripe emulator"),
                   ("stripe_dashboard", "Stripe dashboard"), ("aws", "AWS endpoint"),
                   ("promotion_code", "Demo promotion code"), ("demo_learner", "Demo learner (email / password)")]
         lines = [f"Lectern local stack ready in {self.startup_seconds:.1f}s"]

@@ -5,32 +5,45 @@
   `/claim`) gets `web/index.html`, whose router picks the page: the same rule as
   the CloudFront Function in template.yaml (`WebRewriteFunction`);
 - `/config.js` is generated: it tells the pages where the HTTP API is;
+- `/public/...` is the assets bucket's `public/` prefix (course thumbnails),
+  read from the stack's S3: what CloudFront's second origin serves deployed;
 - the production security headers (CSP, nosniff, frame-ancestors 'none',
-  referrer policy), with the local API as the one `connect-src`, so a page
-  that breaks the CSP breaks here first. No HSTS: this is plain HTTP.
+  referrer policy), with the local API as the one `connect-src` and the
+  local Stream stand-in (STREAM_BASE_URL) as a `frame-src`, so a page that
+  breaks the CSP breaks here first. No HSTS: this is plain HTTP.
 
 Never deployed. Run alone with `python -m lectern_dev.web_server --api http://127.0.0.1:3000`.
 """
 import argparse
 import json
+import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, send_from_directory
 
 from lectern_dev import template as tpl
 
 WEB_ROOT = tpl.REPO_ROOT / "web"
+# Keys the catalog writes under public/ (thumbnails/<course id>/<hash>.<ext>); anything else is a 404.
+_PUBLIC_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
 
 
-def content_security_policy(api_url: str) -> str:
-    """The storefront's CSP; template.yaml's WebResponseHeadersPolicy sends the same one with the real API."""
+def content_security_policy(api_url: str, stream_url: str | None = None) -> str:
+    """The storefront's CSP; template.yaml's WebResponseHeadersPolicy sends the same one with the real API.
+    Locally the player's frames come from the Stream stand-in (`stream_url`) as well."""
+    stream_origin = ""
+    if stream_url:
+        parts = urlsplit(stream_url)
+        stream_origin = f" {parts.scheme}://{parts.netloc}"
     return "; ".join([
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' https: data:",
         f"connect-src 'self' {api_url}",
-        "frame-src https://*.cloudflarestream.com https://iframe.videodelivery.net",
+        f"frame-src https://*.cloudflarestream.com https://iframe.videodelivery.net{stream_origin}",
         "media-src 'self' https://*.cloudflarestream.com https://videodelivery.net blob:",
         "font-src 'self'",
         "object-src 'none'",
@@ -45,9 +58,10 @@ def config_js(api_url: str) -> str:
             f"export default {json.dumps({'apiBase': api_url.rstrip('/')})};\n")
 
 
-def create_app(api_url: str, web_root: Path = WEB_ROOT) -> Flask:
+def create_app(api_url: str, web_root: Path = WEB_ROOT, *, stream_url: str | None = None) -> Flask:
     app = Flask("lectern-web", static_folder=None)
-    csp = content_security_policy(api_url.rstrip("/"))
+    csp = content_security_policy(api_url.rstrip("/"), stream_url or os.environ.get("STREAM_BASE_URL"))
+    s3 = None  # made on first use, against the stack's AWS (AWS_ENDPOINT_URL)
 
     @app.after_request
     def _headers(response: Response) -> Response:
@@ -62,6 +76,27 @@ def create_app(api_url: str, web_root: Path = WEB_ROOT) -> Flask:
     def config() -> Response:
         return Response(config_js(api_url), content_type="text/javascript; charset=utf-8",
                         headers={"Cache-Control": "no-store"})
+
+    @app.get("/public/<path:key>")
+    def public_file(key: str) -> Response:
+        """The assets bucket's public/ prefix, as CloudFront's `/public/*` behaviour serves it deployed."""
+        nonlocal s3
+        if not _PUBLIC_KEY.fullmatch(key):
+            abort(404)
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+        from lectern import config as lectern_config
+
+        s3 = s3 or boto3.client("s3", region_name=lectern_config.region())
+        try:
+            stored = s3.get_object(Bucket=lectern_config.assets_bucket(), Key=f"public/{key}")
+        except ClientError:
+            abort(404)  # missing (or not readable): CloudFront answers 404 too
+        except BotoCoreError:
+            abort(503)
+        return Response(stored["Body"].read(), content_type=stored.get("ContentType", "application/octet-stream"),
+                        headers={"Cache-Control": stored.get("CacheControl") or "no-cache",
+                                 "ETag": stored.get("ETag", "")})
 
     @app.get("/", defaults={"path": ""})
     @app.get("/<path:path>")
@@ -81,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve web/ (the storefront) on loopback.")
     parser.add_argument("--api", default="http://127.0.0.1:3000", help="base URL of the HTTP API")
     parser.add_argument("--port", type=int, default=3002)
+    parser.add_argument("--stream", help="base URL of the Stream stand-in, allowed as a frame source")
     args = parser.parse_args(argv)
-    create_app(args.api).run(host="127.0.0.1", port=args.port)
+    create_app(args.api, stream_url=args.stream).run(host="127.0.0.1", port=args.port)
     return 0
 
 

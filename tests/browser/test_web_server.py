@@ -1,5 +1,7 @@
 """The storefront's server and the API's CORS, over HTTP (no browser needed): what the
 pages rely on before any JavaScript runs."""
+from pathlib import Path
+
 import pytest
 import requests
 
@@ -58,3 +60,33 @@ def test_api_cors_is_for_the_storefront_only(local_stack):
     preflight = requests.options(f"{api}/auth/login", timeout=10, headers={
         "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
     assert "Access-Control-Allow-Origin" not in preflight.headers
+
+
+def test_demo_thumbnails_are_files_served_by_the_storefront_itself(local_stack):
+    """The catalog's thumbnail URLs point at the storefront's own origin (CloudFront's /public/* deployed,
+    the local web server here), which serves what `catalog apply` uploaded: no external image host."""
+    web, api = local_stack.urls["web"], local_stack.urls["api"]
+    thumbnails = Path(__file__).resolve().parents[2] / "catalog" / "files" / "thumbnails"
+    courses = requests.get(f"{api}/courses", timeout=10).json()["courses"]
+    assert courses
+    for course in courses:
+        url = course["thumbnail_url"]
+        assert url.startswith(f"{web}/public/thumbnails/") and url.endswith(".svg"), url
+        image = requests.get(url, timeout=10)
+        assert image.status_code == 200
+        assert image.headers["Content-Type"] == "image/svg+xml"
+        assert image.content == (thumbnails / f"{course['slug']}.svg").read_bytes()
+        assert image.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert "script-src 'self'" in image.headers["Content-Security-Policy"]  # an SVG opened alone runs nothing
+        assert image.headers["X-Content-Type-Options"] == "nosniff"
+    assert requests.get(f"{web}/public/thumbnails/nope/missing.svg", timeout=10).status_code == 404
+    # Only the bucket's public/ prefix: a resource's key (courses/…) cannot be reached through it.
+    for path in ("/public/%2e%2e/courses/x", "/public/.hidden", "/public/a//b"):
+        assert requests.get(web + path, timeout=10).status_code == 404, path
+
+
+def test_the_csp_lets_the_player_frame_come_from_the_stream_stand_in(local_stack):
+    csp = requests.get(local_stack.urls["web"] + "/", timeout=10).headers["Content-Security-Policy"]
+    frame_src = next(part for part in csp.split("; ") if part.startswith("frame-src "))
+    assert local_stack.urls["stream"] in frame_src.split()
+    assert "https://*.cloudflarestream.com" in frame_src.split()  # as deployed

@@ -35,6 +35,7 @@ def _page(title: str, body: Markup, status: int = 200) -> Response:
     html = Markup(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<link rel='icon' href='data:,'>"  # else the browser asks for /favicon.ico: a 404 in its console
         "<title>{title}</title><style>{style}</style></head>"
         "<body><p><span class='test-mode'>TEST MODE</span> Lectern Stripe emulator</p>{body}</body></html>"
     ).format(title=title, style=Markup(_STYLE), body=body)

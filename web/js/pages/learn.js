@@ -59,7 +59,20 @@ export default async function learn({ params, query }) {
       h("p", {}, error.message)));
     return;
   }
-  lessonArea.querySelector(".loading").replaceWith(player(lesson), resources(lesson.resources || []));
+  const videoStatus = statusRegion();
+  lessonArea.querySelector(".loading").replaceWith(player(lesson), videoStatus, resources(lesson.resources || []));
+  // The player's events (see player.js): say so when the video has been watched to the end.
+  const next = lessons[index + 1];
+  lessonArea.addEventListener("lectern:player", ({ detail }) => {
+    if (detail.event === "ended") {
+      const text = next
+        ? h("span", {}, "Video finished. Next: ", h("a", { href: learnUrl(slug, next.slug) }, next.title))
+        : "Video finished: that was the last lesson of this course.";
+      setStatus(videoStatus, text, "success");
+    } else if (detail.event === "play") {
+      setStatus(videoStatus, "");
+    }
+  });
 }
 
 function lessonNav(course, current) {

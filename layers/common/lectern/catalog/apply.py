@@ -9,6 +9,9 @@ a course by slug, a module by `key` within its course, a lesson by slug within
 its course, a resource by (lesson slug, file name). Every field is compared
 before writing, so applying the same description twice writes nothing.
 
+A course's thumbnail file goes to the same bucket under `public/` (see
+`thumbnail_key`), the one prefix the storefront's origin serves to everyone.
+
 Nothing is ever deleted: a module, lesson or resource missing from the
 description is unpublished (`is_published=False`), since orders, progress and
 links may still point at it. A course missing from the description is left
@@ -51,6 +54,8 @@ LEFT_ALONE = "left alone"  # a course that is in the table but not in the descri
 
 @dataclass(frozen=True)
 class ResourceSpec:
+    """A file to upload: a lesson's downloadable resource, or a course thumbnail."""
+
     name: str  # what the learner downloads it as
     file_name: str  # identity within the lesson (with the lesson slug)
     path: Path
@@ -95,7 +100,8 @@ class CourseSpec:
     slug: str
     title: str
     description: str = ""
-    thumbnail_url: str | None = None
+    thumbnail_url: str | None = None  # an image hosted elsewhere
+    thumbnail: ResourceSpec | None = None  # an image file, uploaded and served under public/
     price_amount: int | None = None  # minor units; None = not for sale
     currency: str = "usd"
     published: bool = False
@@ -127,6 +133,17 @@ def safe_file_name(file_name: str) -> str:
 
 def storage_key(course_id: str, resource_id: str, file_name: str) -> str:
     return f"courses/{course_id}/resources/{resource_id}/{safe_file_name(file_name)}"
+
+
+PUBLIC_PREFIX = "public/"
+# The key names the bytes (content hash), so a cached copy is never stale and may be kept for a year.
+PUBLIC_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+def thumbnail_key(course_id: str, thumbnail: ResourceSpec) -> str:
+    """`public/thumbnails/<course id>/<sha256 prefix>.<ext>`: a new image gets a new key, hence a new URL."""
+    extension = Path(safe_file_name(thumbnail.file_name)).suffix.lower()
+    return f"{PUBLIC_PREFIX}thumbnails/{course_id}/{thumbnail.sha256[:16]}{extension}"
 
 
 # ---------------------------------------------------------------- the report
@@ -215,6 +232,8 @@ class _Applier:
             course_id = new_id()
             course = self._new(Course, course_pk(spec.slug), Course.sort_key(), course_id)
             course.course_id = course_id  # a course is its own course
+        self._upload_thumbnail(spec, course)  # in the bucket before any item points at it
+        if created:
             # Claim the slug first, unpublished, so a racing apply fails here instead of
             # both filling the same partition; it becomes visible once its content is in.
             self._write(course, {**self._course_fields(spec, course), "is_published": False,
@@ -235,13 +254,21 @@ class _Applier:
         published_at = spec.published_at or course.published_at or (self.now if spec.published else None)
         return {
             "slug": spec.slug, "title": spec.title, "description": spec.description,
-            "thumbnail_url": spec.thumbnail_url, "price_amount": spec.price_amount,
+            "thumbnail_url": spec.thumbnail_url,
+            "thumbnail_key": thumbnail_key(course.id, spec.thumbnail) if spec.thumbnail else None,
+            "price_amount": spec.price_amount,
             "currency": spec.currency, "is_published": spec.published, "published_at": published_at,
             "module_count": len(spec.published_modules()), "lesson_count": spec.published_lesson_count(),
             # gsi1 is sparse: only published courses are listed.
             "gsi1pk": PUBLISHED if spec.published else None,
             "gsi1sk": f"{published_at}#{course.id}" if spec.published else None,
         }
+
+    def _upload_thumbnail(self, spec: CourseSpec, course: Course) -> None:
+        # The key changes exactly when the bytes do, so an unchanged key means nothing to upload.
+        if spec.thumbnail and course.thumbnail_key != thumbnail_key(course.id, spec.thumbnail):
+            self._upload(thumbnail_key(course.id, spec.thumbnail), spec.thumbnail,
+                         cache_control=PUBLIC_CACHE_CONTROL)
 
     def _apply_modules(self, spec: CourseSpec, course: Course, existing: list[CourseModule]) -> dict[str, str]:
         by_key = {module.key: module for module in existing if module.key}
@@ -385,7 +412,7 @@ class _Applier:
                 raise ConcurrentChange(f"{item.pk} {item.sk} changed while applying; run the apply again") from None
             raise
 
-    def _upload(self, key: str, resource: ResourceSpec) -> None:
+    def _upload(self, key: str, resource: ResourceSpec, *, cache_control: str | None = None) -> None:
         if self.dry_run:
             return
         if self._s3 is None:
@@ -395,4 +422,5 @@ class _Applier:
         self._s3.put_object(
             Bucket=config.assets_bucket(), Key=key, Body=resource.path.read_bytes(),
             ContentType=resource.mime_type, Metadata={"sha256": resource.sha256},
+            **({"CacheControl": cache_control} if cache_control else {}),
         )

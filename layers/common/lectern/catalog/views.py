@@ -2,6 +2,7 @@
 `storage_key`: those leave only through playback tokens and presigned URLs."""
 from typing import Any
 
+from lectern import config
 from lectern.catalog.queries import Outline
 from lectern.models.catalog import Course, LessonResource
 
@@ -12,13 +13,21 @@ def price(course: Course) -> dict[str, Any] | None:
     return {"amount": int(course.price_amount), "currency": course.currency}
 
 
+def thumbnail_url(course: Course) -> str | None:
+    """An uploaded thumbnail is served by the storefront's own origin (CloudFront deployed, the local
+    web server in `make dev`), so its URL follows FRONTEND_URL wherever the site lives."""
+    if course.thumbnail_key:
+        return f"{config.frontend_url()}/{course.thumbnail_key}"
+    return course.thumbnail_url
+
+
 def course_summary(course: Course) -> dict[str, Any]:
     return {
         "id": course.id,
         "slug": course.slug,
         "title": course.title,
         "description": course.description,
-        "thumbnail_url": course.thumbnail_url,
+        "thumbnail_url": thumbnail_url(course),
         "price": price(course),
         "module_count": int(course.module_count),
         "lesson_count": int(course.lesson_count),

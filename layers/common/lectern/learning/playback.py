@@ -4,7 +4,10 @@ A token is an RS256 JWT signed with a Stream signing key (created once with
 `POST /accounts/{account}/stream/keys`): header `kid`, claims `sub` = video
 uid, `kid`, `nbf`, `exp`. Stream checks the signature with the public half,
 so the private key never leaves Secrets Manager and this function.
-The URLs embed the token in place of the video uid.
+The URLs embed the token in place of the video uid. They point at Stream's
+customer subdomain, or at STREAM_BASE_URL when set: the local stack's Stream
+stand-in (devtools/lectern_dev/stream_emulator), which checks the token as
+Stream does. Never set when deployed.
 """
 import base64
 import os
@@ -26,6 +29,11 @@ _NBF_SKEW_SECONDS = 30
 
 def customer_code() -> str:
     return os.environ.get("STREAM_CUSTOMER_CODE") or DEFAULT_CUSTOMER_CODE
+
+
+def stream_base_url() -> str:
+    base = os.environ.get("STREAM_BASE_URL") or f"https://customer-{customer_code()}.cloudflarestream.com"
+    return base.rstrip("/")
 
 
 def _signing_key() -> tuple[str, str]:
@@ -57,6 +65,6 @@ def playback(video_id: str | None) -> dict | None:
     expires = now + PLAYBACK_SECONDS
     token = jwt.encode({"sub": video_id, "kid": key_id, "nbf": now - _NBF_SKEW_SECONDS, "exp": expires},
                        _private_key(pem), algorithm="RS256", headers={"kid": key_id})
-    base = f"https://customer-{customer_code()}.cloudflarestream.com/{token}"
+    base = f"{stream_base_url()}/{token}"
     return {"video_id": video_id, "token": token, "expires_at": iso_from_unix(expires),
             "hls_url": f"{base}/manifest/video.m3u8", "iframe_url": f"{base}/iframe"}

@@ -54,7 +54,8 @@ class Course(CatalogItem, discriminator="course"):
     slug = UnicodeAttribute()
     title = UnicodeAttribute()
     description = UnicodeAttribute(default="")
-    thumbnail_url = UnicodeAttribute(null=True)
+    thumbnail_url = UnicodeAttribute(null=True)  # an image hosted elsewhere
+    thumbnail_key = UnicodeAttribute(null=True)  # an uploaded image: public/... in the assets bucket
     price_amount = NumberAttribute(null=True)  # minor units; None = not for sale
     currency = UnicodeAttribute(default="usd")
     is_published = BooleanAttribute(default=False)
