@@ -48,10 +48,30 @@ def api_gateway_app(runner: InProcessRunner, port: int) -> Any:
     from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
     from samcli.local.apigw.local_apigw_service import LocalApigwService
 
+    from samcli.local.apigw.event_constructor import construct_v2_event_http
+    from samcli.local.apigw.path_converter import PathConverter
+    from samcli.local.apigw.route import Route
+
+    from lectern_dev import gateway_body
+
+    class AwsBodiesApigwService(LocalApigwService):
+        """Payload 2.0 events whose body is base64-encoded when it is not UTF-8, as API Gateway's
+        (SAM's own answers 502 for such a body without calling the function)."""
+
+        def _generate_lambda_event(self, flask_request, route, method, endpoint):
+            if route.event_type != Route.HTTP or route.payload_format_version not in (None, "2.0"):
+                return super()._generate_lambda_event(flask_request, route, method, endpoint)
+            route_key = self._v2_route_key(method, PathConverter.convert_path_to_api_gateway(endpoint),
+                                           route.is_default_route)
+            return construct_v2_event_http(
+                flask_request=flask_request, port=self.port,
+                binary_types=gateway_body.binary_types_for(flask_request.get_data(), self.api.binary_media_types),
+                stage_name=self.api.stage_name, stage_variables=self.api.stage_variables, route_key=route_key)
+
     logging.getLogger("samcli").setLevel(logging.WARNING)
     stacks, _ = SamLocalStackProvider.get_stacks(template_file=str(tpl.TEMPLATE_PATH))
     api = ApiProvider(stacks, cwd=str(tpl.REPO_ROOT)).api
-    service = LocalApigwService(api=api, lambda_runner=runner, port=port, host="127.0.0.1")
+    service = AwsBodiesApigwService(api=api, lambda_runner=runner, port=port, host="127.0.0.1")
     service.create()
     return service._app, api.routes
 
