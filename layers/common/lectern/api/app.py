@@ -159,8 +159,10 @@ class LecternResolver(APIGatewayHttpResolver):
                 return error_response(errors.MethodNotAllowed(
                     f"{event.http_method} is not allowed on {event.path}.",
                     headers={"Allow": ", ".join(allowed)}))
-            # Unknown path, or a routed method whose path parameter holds characters no route pattern
-            # accepts (a control character in a slug): nothing is there either way.
+            if allowed:
+                # A routed method whose path parameter holds characters no route pattern accepts (a
+                # control character in a slug): nothing is there, in the words of every other 404.
+                return error_response(errors.NotFound())
             return error_response(errors.NotFound(f"No route for {event.http_method} {event.path}."))
 
         @self.exception_handler([ClientError, PynamoDBException, BotoCoreError])
