@@ -33,7 +33,8 @@ def make_course(slug: str, *, title: str | None = None, published: bool = True, 
             lesson_count += 1
             resource_id = new_id()
             LessonResource(course_pk(slug), f"RESOURCE#{resource_id}", id=resource_id, course_id=course_id,
-                           lesson_id=lesson_id, course_slug=slug, name=f"notes-{m + 1}-{n + 1}.txt",
+                           lesson_id=lesson_id, module_id=module.id, course_slug=slug,
+                           name=f"notes-{m + 1}-{n + 1}.txt",
                            storage_key=f"courses/{course_id}/resources/{resource_id}/notes.txt",
                            mime_type="text/plain", size_bytes=12, gsi1pk=f"RESOURCE#{resource_id}",
                            gsi1sk="RESOURCE", created_at=now, updated_at=now).save()

@@ -27,7 +27,6 @@ Left out, on purpose (each with the test that covers it instead):
   OPTIONS only, so those methods never reach a function (the gateway answers them itself). HEAD is
   not probed either: SAM CLI's local gateway answers HEAD on a GET route with its own 502 (Flask
   adds HEAD to GET rules, and SAM finds no function for it).
-- Bodies that are not UTF-8: see `utf8_bodies_only`; test_a_body_that_is_not_utf8_is_a_bad_request.
 - OPTIONS, the CORS preflight, which schemathesis leaves alone, and the `$default` route's 404 for
   an unknown path are not operations of the document: test_cors_preflight and
   test_default_route_answers_the_error_envelope check them against its description.
@@ -162,19 +161,6 @@ def http() -> requests.Session:
     return session
 
 
-@schema.hook("filter_case")
-def utf8_bodies_only(context, case) -> bool:
-    """SAM CLI's local API Gateway cannot put a body that is not UTF-8 into an event and answers 502
-    itself without calling any function (the real HTTP API hands such a body over base64-encoded, and
-    the functions answer it with a 400 `bad_request`). So such bodies are not sent here."""
-    if isinstance(case.body, bytes):
-        try:
-            case.body.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    return True
-
-
 @schema.hook("flatmap_case")
 def known_values(context, case):
     """Fuzzing phase, positive cases: about two times in three the path parameters are a real
@@ -278,8 +264,8 @@ def test_cors_preflight(local_stack, path):
 
 @pytest.mark.parametrize("path", ["/auth/login", "/checkout"])
 def test_a_body_that_is_not_utf8_is_a_bad_request(api, path):
-    """In-process, as API Gateway hands such a body over (base64-encoded), which the local gateway
-    cannot do (see `utf8_bodies_only`): the envelope's 400, not a 500."""
+    """In-process, as API Gateway hands such a body over (base64-encoded): the envelope's 400, not a
+    500. Through the local gateway: test_hostile_input.py."""
     event = http_event("POST", path, headers={"Content-Type": "application/json"})
     event.update(body=base64.b64encode(b'{"email": "\xff\xfe"}').decode(), isBase64Encoded=True)
     response = api.runner.invoke_dict(api.function_for("POST", path), event)

@@ -84,7 +84,8 @@ def _change(args: argparse.Namespace, verb: str) -> int:
         state = change.entitlement.status if change.entitlement else "none"
         print(f"unchanged: {args.email} / {course.slug} is {state}")
         return 1
-    print(f"{verb}ed: {args.email} / {course.slug} ({args.reason}) by {_actor(args)}")
+    done = {"grant": "granted", "revoke": "revoked"}[verb]
+    print(f"{done}: {args.email} / {course.slug} ({args.reason}) by {_actor(args)}")
     return 0
 
 

@@ -110,17 +110,30 @@ def run_failed(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 
 def run_sign(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """Exit 2 with one `error:` line (no traceback) when the file or the secret is missing."""
     import base64
+    import binascii
 
     from lectern.payments import stripe_gateway
+    from lectern.secrets import MissingSecret
     from lectern_dev.stripe_emulator import sign_payload
 
-    with open(args.file, encoding="utf-8") as handle:
-        event = json.load(handle)
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        body = base64.b64decode(body).decode("utf-8")
-    event.setdefault("headers", {})["stripe-signature"] = sign_payload(
-        body, args.secret or stripe_gateway.webhook_secret())
+    try:
+        with open(args.file, encoding="utf-8") as handle:
+            event = json.load(handle)
+        if not isinstance(event, dict):
+            raise ValueError("not a function URL event (a JSON object)")
+        body = event.get("body") or ""
+        if event.get("isBase64Encoded"):
+            body = base64.b64decode(body, validate=True).decode("utf-8")
+        secret = args.secret or stripe_gateway.webhook_secret()
+    except (OSError, ValueError, binascii.Error) as error:  # JSON and UTF-8 errors are ValueErrors
+        print(f"error: {args.file}: {error}", file=sys.stderr)
+        return 2
+    except MissingSecret as error:
+        print(f"error: no webhook secret to sign with: {error} (set STRIPE_WEBHOOK_SECRET or pass --secret)",
+              file=sys.stderr)
+        return 2
+    event.setdefault("headers", {})["stripe-signature"] = sign_payload(body, secret)
     print(json.dumps(event, indent=2), file=out)
     return 0

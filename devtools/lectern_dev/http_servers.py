@@ -57,10 +57,30 @@ def api_gateway_app(runner: Any, port: int) -> Any:
     from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
     from samcli.local.apigw.local_apigw_service import LocalApigwService
 
+    from samcli.local.apigw.event_constructor import construct_v2_event_http
+    from samcli.local.apigw.path_converter import PathConverter
+    from samcli.local.apigw.route import Route
+
+    from lectern_dev import gateway_body
+
+    class AwsBodiesApigwService(LocalApigwService):
+        """Payload 2.0 events whose body is base64-encoded when it is not UTF-8, as API Gateway's
+        (SAM's own answers 502 for such a body without calling the function)."""
+
+        def _generate_lambda_event(self, flask_request, route, method, endpoint):
+            if route.event_type != Route.HTTP or route.payload_format_version not in (None, "2.0"):
+                return super()._generate_lambda_event(flask_request, route, method, endpoint)
+            route_key = self._v2_route_key(method, PathConverter.convert_path_to_api_gateway(endpoint),
+                                           route.is_default_route)
+            return construct_v2_event_http(
+                flask_request=flask_request, port=self.port,
+                binary_types=gateway_body.binary_types_for(flask_request.get_data(), self.api.binary_media_types),
+                stage_name=self.api.stage_name, stage_variables=self.api.stage_variables, route_key=route_key)
+
     logging.getLogger("samcli").setLevel(logging.WARNING)
     stacks, _ = SamLocalStackProvider.get_stacks(template_file=str(tpl.TEMPLATE_PATH))
     api = ApiProvider(stacks, cwd=str(tpl.REPO_ROOT)).api
-    service = LocalApigwService(api=api, lambda_runner=runner, port=port, host="127.0.0.1")
+    service = AwsBodiesApigwService(api=api, lambda_runner=runner, port=port, host="127.0.0.1")
     service.create()
     return service._app, api.routes
 
@@ -76,8 +96,11 @@ def function_url_app(runner: Any, logical_id: str, port: int) -> Flask:
     @app.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
     def invoke(path: str) -> Response:
         now = datetime.now(timezone.utc)
+        from lectern_dev import gateway_body
+
         event = construct_v2_event_http(
-            request, port, binary_types=[], stage_name="$default", route_key="$default",
+            request, port, binary_types=gateway_body.binary_types_for(request.get_data(), []),
+            stage_name="$default", route_key="$default",
             request_time_epoch=int(time.time() * 1000), request_time=now.strftime("%d/%b/%Y:%H:%M:%S +0000"))
         output = runner.invoke_dict(logical_id, event)
         if isinstance(output, dict) and "errorType" in output and "statusCode" not in output:

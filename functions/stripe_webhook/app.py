@@ -2,16 +2,15 @@
 
 Thin handler: take the raw body, verify its signature, hand the event to
 lectern.payments.webhook, answer. 200 tells Stripe "done" (also for
-duplicates and ignored types), 400 "not from Stripe", 500 "retry later".
+duplicates, ignored types and events that can never apply), 400 "not from
+Stripe" (or not an event), 413 "too large to be one", 500 "retry later".
 """
-import base64
-import binascii
 import json
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from lectern.api import errors
+from lectern.api import errors, json_input
 from lectern.observability import logger, metrics, tracer
 from lectern.payments import webhook
 
@@ -25,14 +24,16 @@ def _answer(status: int, body: dict[str, Any], event: dict[str, Any]) -> dict[st
 
 
 def _raw_body(event: dict[str, Any]) -> str:
-    """The body exactly as Stripe signed it."""
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        try:
-            return base64.b64decode(body, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise errors.BadRequest("The body is not valid base64 UTF-8.") from None
-    return body
+    """The body exactly as Stripe signed it; 413 over the webhook's size limit."""
+    body, is_base64 = event.get("body") or "", bool(event.get("isBase64Encoded"))
+    if json_input.body_bytes(body, is_base64) > webhook.MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"The request body may be at most {webhook.MAX_BODY_BYTES} bytes.")
+    try:
+        text = json_input.decode_body(body, is_base64)
+        text.encode("utf-8")  # (a body handed over as text can still hold half a surrogate pair)
+    except (json_input.NotJson, UnicodeEncodeError):
+        raise errors.BadRequest("The body is not valid base64 UTF-8.") from None
+    return text
 
 
 def handle(event: dict[str, Any]) -> dict[str, Any]:

@@ -228,12 +228,23 @@ export function onSubmit(form, alert, handler) {
 
 // ------------------------------------------------------------------ navigation
 
-/** A same-site path to continue to after signing in (never another origin). */
-export function safeNext(value, fallback = "/library") {
-  if (typeof value !== "string" || !value.startsWith("/") || value.startsWith("//") || value.includes("\\")) {
+/**
+ * A same-site path to continue to after signing in (never another origin), or `fallback`.
+ * Checked after parsing, as the browser reads it: the URL parser drops tabs and newlines and
+ * takes a backslash for a slash, so "/<tab>/evil.example" means "//evil.example", another host.
+ * Returns the parsed path (with one leading slash, so it cannot be read as "//host"), query
+ * and fragment.
+ */
+export function safeNext(value, fallback = "/library", origin = location.origin) {
+  if (typeof value !== "string" || !value.startsWith("/")) return fallback;  // a path, not a URL
+  let url;
+  try {
+    url = new URL(value, origin);
+  } catch {
     return fallback;
   }
-  return value;
+  if (url.origin !== origin || !["http:", "https:"].includes(url.protocol)) return fallback;
+  return url.pathname.replace(/^\/+/, "/") + url.search + url.hash;
 }
 
 export function loginUrl(next = location.pathname + location.search) {

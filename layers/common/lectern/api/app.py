@@ -4,7 +4,6 @@ Every response, success or error, leaves through `LecternResolver.resolve`,
 which adds the headers the contract asks for; every exception is turned into
 the contract's envelope, so no route can answer a bare 500 or a stack trace.
 """
-import binascii
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from lectern import config
-from lectern.api import errors
+from lectern.api import errors, json_input
 from lectern.api.routes import allowed_methods
 from lectern.observability import logger
 
@@ -81,26 +80,43 @@ def cors_config() -> CORSConfig:
 class JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
     """Powertools' request validation, minus its form and multipart parsing (which also answered a
     bare 500 for `multipart/form-data` without a boundary): the contract speaks JSON only, so a body
-    sent with any other Content-Type, or bytes that are not UTF-8 (API Gateway hands those over
-    base64-encoded), is a 400 `bad_request`."""
+    sent with any other Content-Type, bytes that are not UTF-8 (API Gateway hands those over
+    base64-encoded) or JSON the parser cannot read (nested too deep, a 5,000-digit number) is a 400
+    `bad_request`. First of all, a body over the route's size limit is a 413 `payload_too_large`."""
+
+    def __init__(self, max_body_bytes: int):
+        super().__init__()
+        self.max_body_bytes = max_body_bytes
+
+    def handler(self, app: Any, next_middleware: Any) -> Response:
+        event = app.current_event
+        if json_input.body_bytes(event.body, event.is_base64_encoded) > self.max_body_bytes:
+            raise errors.PayloadTooLarge(f"The request body may be at most {self.max_body_bytes} bytes.")
+        return super().handler(app, next_middleware)
 
     def _get_body(self, app: Any) -> dict[str, Any]:
         content_type = (app.current_event.headers.get("content-type") or "").strip().lower()
         if content_type and not content_type.startswith(content_types.APPLICATION_JSON):
             raise errors.BadRequest(_NOT_JSON)
+        return self._parse_json_data(app)  # (media types are case-insensitive; Powertools' check is not)
+
+    def _parse_json_data(self, app: Any) -> Any:
+        event = app.current_event
         try:
-            return self._parse_json_data(app)  # (media types are case-insensitive; Powertools' check is not)
-        except (UnicodeDecodeError, binascii.Error):
+            text = json_input.decode_body(event.body, event.is_base64_encoded)
+            return json_input.loads(text) if text else None
+        except json_input.NotJson:
             raise errors.BadRequest(_NOT_JSON) from None
 
 
 class LecternResolver(APIGatewayHttpResolver):
     """APIGatewayHttpResolver that stamps the contract's headers on every answer."""
 
-    def __init__(self, cache_control: str = "no-store", **kwargs: Any):
+    def __init__(self, cache_control: str = "no-store", max_body_bytes: int = json_input.MAX_API_BODY_BYTES,
+                 **kwargs: Any):
         kwargs.setdefault("cors", cors_config())
         super().__init__(enable_validation=True, **kwargs)
-        self._request_validation_middleware = JsonBodiesOnly()
+        self._request_validation_middleware = JsonBodiesOnly(max_body_bytes)
         self._cache_control = cache_control
         self._register_error_handlers()
 
@@ -143,8 +159,10 @@ class LecternResolver(APIGatewayHttpResolver):
                 return error_response(errors.MethodNotAllowed(
                     f"{event.http_method} is not allowed on {event.path}.",
                     headers={"Allow": ", ".join(allowed)}))
-            # Unknown path, or a routed method whose path parameter holds characters no route pattern
-            # accepts (a control character in a slug): nothing is there either way.
+            if allowed:
+                # A routed method whose path parameter holds characters no route pattern accepts (a
+                # control character in a slug): nothing is there, in the words of every other 404.
+                return error_response(errors.NotFound())
             return error_response(errors.NotFound(f"No route for {event.http_method} {event.path}."))
 
         @self.exception_handler([ClientError, PynamoDBException, BotoCoreError])

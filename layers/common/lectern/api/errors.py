@@ -69,6 +69,10 @@ class Conflict(ApiError):
     status, code, message = 409, "conflict", "The request conflicts with the current state."
 
 
+class PayloadTooLarge(ApiError):
+    status, code, message = 413, "payload_too_large", "The request body is too large."
+
+
 class TokenExpired(ApiError):
     status, code, message = 410, "token_expired", "This link has expired; ask for a new one."
 

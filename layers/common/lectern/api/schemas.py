@@ -66,7 +66,8 @@ class ErrorEnvelope(BaseModel):
 
 _DESCRIPTIONS = {
     400: "Malformed request", 401: "Not signed in", 403: "Not allowed", 404: "Not found",
-    405: "Method not allowed", 409: "Conflict", 410: "Token expired", 422: "Validation failed",
+    405: "Method not allowed", 409: "Conflict", 410: "Token expired", 413: "Request body too large",
+    422: "Validation failed",
     429: "Rate limited", 500: "Internal error", 503: "Service unavailable",
 }
 
@@ -96,11 +97,12 @@ def response_headers(cache_control: str = "no-store") -> dict[str, dict[str, Any
 
 def error_responses(*statuses: int) -> dict[int, dict[str, Any]]:
     """OpenAPI `responses` entries (the envelope) for the error statuses a route can answer.
-    422 and 500 are always possible (validation, the last-resort handler), so always listed."""
+    413 (a body over the size limit, checked on every route), 422 and 500 (validation, the
+    last-resort handler) are always possible, so always listed."""
     return {
         status: {"description": _DESCRIPTIONS[status], "headers": response_headers("no-store"),
                  "content": {"application/json": {"model": ErrorEnvelope}}}
-        for status in sorted({*statuses, 422, 500})
+        for status in sorted({*statuses, 413, 422, 500})
     }
 
 

@@ -241,7 +241,7 @@ class _Applier:
 
         module_ids = self._apply_modules(spec, course, modules)
         lesson_ids = self._apply_lessons(spec, course, lessons, module_ids)
-        self._apply_resources(spec, course, resources, lessons, lesson_ids)
+        self._apply_resources(spec, course, resources, lessons, lesson_ids, module_ids)
 
         action, fields = self._reconcile(course, self._course_fields(spec, course))
         if created:
@@ -304,7 +304,8 @@ class _Applier:
         return ids
 
     def _apply_resources(self, spec: CourseSpec, course: Course, existing: list[LessonResource],
-                         lessons: list[CourseLesson], lesson_ids: dict[str, str]) -> None:
+                         lessons: list[CourseLesson], lesson_ids: dict[str, str],
+                         module_ids: dict[str, str]) -> None:
         lesson_slugs = {lesson.id: lesson.slug for lesson in lessons}
 
         def identity(resource: LessonResource) -> tuple[str | None, str]:
@@ -321,7 +322,8 @@ class _Applier:
                     resource = by_identity.get(key)
                     resource_id = resource.id if resource else (resource_spec.id or new_id())
                     desired = {
-                        "lesson_id": lesson_ids[lesson_spec.slug], "course_slug": spec.slug,
+                        "lesson_id": lesson_ids[lesson_spec.slug], "module_id": module_ids[module_spec.key],
+                        "course_slug": spec.slug,
                         "name": resource_spec.name,
                         "storage_key": storage_key(course.id, resource_id, resource_spec.file_name),
                         "mime_type": resource_spec.mime_type, "size_bytes": resource_spec.size_bytes,

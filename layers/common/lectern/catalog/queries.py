@@ -75,9 +75,9 @@ class Outline:
 
 
 def load_outline(slug: str) -> Outline:
-    """The published outline of a course; unknown or unpublished → NotFound."""
+    """The published outline of a course; unknown or unpublished → NotFound (the same words either way)."""
     if not is_slug(slug):
-        raise NotFound("No such course.")
+        raise NotFound()
     course, modules, lessons, resources = None, [], [], []
     for item in CatalogItem.query(course_pk(slug)):
         if isinstance(item, Course):
@@ -89,7 +89,7 @@ def load_outline(slug: str) -> Outline:
         elif isinstance(item, LessonResource):
             resources.append(item)
     if course is None or not course.is_published:
-        raise NotFound("No such course.")
+        raise NotFound()
 
     outline = Outline(course=course)
     outline.modules = sorted((m for m in modules if m.is_published), key=lambda m: (m.sort_order, m.id))

@@ -12,6 +12,7 @@ design).
 """
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
@@ -29,11 +30,19 @@ LEARN, PLAYBACK, DOWNLOAD = "learn", "playback", "download"
 
 @dataclass(frozen=True)
 class MustBePublished:
-    """A catalog item (Course or CourseLesson key) that must still have `is_published = true`."""
+    """A catalog item (Course, CourseModule or CourseLesson key) that must still have
+    `is_published = true` (and, for a lesson, still be in `module_id`, the module checked with it)."""
 
     model: type[Model]
     pk: str
     sk: str
+    module_id: str | None = None
+
+    def condition(self) -> Any:
+        condition = self.model.is_published == True  # noqa: E712 - DynamoDB condition
+        if self.module_id is not None:
+            condition &= self.model.module_id == self.module_id
+        return condition
 
 
 def _audit(user_id: str, action: str, target: str, outcome: str, reason: str | None) -> AccessAudit:
@@ -54,8 +63,7 @@ def authorize(user_id: str, course_id: str, *, action: str, target: str,
         with transaction() as write:
             write.condition_check(Entitlement, *entitlement_key, condition=Entitlement.status == ACTIVE)
             for item in published:
-                write.condition_check(item.model, item.pk, item.sk,
-                                      condition=item.model.is_published == True)  # noqa: E712 - DynamoDB condition
+                write.condition_check(item.model, item.pk, item.sk, condition=item.condition())
             write.save(_audit(user_id, action, target, GRANTED, None))
         return
     except TransactWriteError as exc:
@@ -66,7 +74,7 @@ def authorize(user_id: str, course_id: str, *, action: str, target: str,
     # Condition checks are sent first, in the order added: 0 = entitlement, 1.. = catalog items.
     if failed & set(range(1, len(published) + 1)):
         record_denial(user_id, action, target, "not_found")
-        raise NotFound("Nothing was found here.")
+        raise NotFound()
     if 0 in failed:
         record_denial(user_id, action, target, "not_entitled")
         raise NotEntitled()

@@ -1,10 +1,15 @@
 """Lesson resource downloads: find, authorize (audited), presign.
 
 DynamoDB budget: two requests on every path that grants access.
-  1. Query gsi1 `RESOURCE#<id>` → the resource (course, lesson, storage key).
+  1. Query gsi1 `RESOURCE#<id>` → the resource (course, module, lesson, storage key).
   2. TransactWriteItems (lectern.learning.access.authorize): entitlement active,
-     course and lesson still published, AccessAudit "granted" put.
-A denial costs one more PutItem (the "denied" audit record).
+     course, module and lesson still published (the lesson still in that module),
+     AccessAudit "granted" put.
+A denial costs one more PutItem (the "denied" audit record). A resource written
+before resources carried their module id costs a GetItem of its lesson first.
+
+Hidden means hidden: an unknown resource and one that is unpublished or sits in
+an unpublished lesson, module or course get the same 404, word for word.
 """
 import re
 import unicodedata
@@ -14,12 +19,13 @@ from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
+from pynamodb.exceptions import DoesNotExist
 
 from lectern import config
 from lectern.api.errors import NotFound
 from lectern.clock import iso, utcnow
 from lectern.learning import access
-from lectern.models.catalog import CatalogItem, Course, CourseLesson, LessonResource, course_pk
+from lectern.models.catalog import CatalogItem, Course, CourseLesson, CourseModule, LessonResource, course_pk
 
 URL_SECONDS = 300  # the contract's ceiling: a leaked link dies within five minutes
 _UNSAFE_ASCII = re.compile(r'[^A-Za-z0-9._ ()\[\]+-]')
@@ -47,16 +53,29 @@ def find_resource(resource_id: str) -> LessonResource | None:
     return None
 
 
+def _module_of(resource: LessonResource) -> str | None:
+    """The module the resource's lesson is in: on the resource, or (items older than that field) on the lesson."""
+    if resource.module_id:
+        return resource.module_id
+    try:
+        lesson = CatalogItem.get(course_pk(resource.course_slug), f"LESSON#{resource.lesson_id}")
+    except DoesNotExist:
+        return None
+    return lesson.module_id if isinstance(lesson, CourseLesson) else None
+
+
 def authorize_download(user_id: str, resource_id: str) -> LessonResource:
     target = f"resource/{resource_id}"
     resource = find_resource(resource_id)
-    if resource is None or not resource.is_published:
+    module_id = _module_of(resource) if resource is not None and resource.is_published else None
+    if module_id is None:
         access.record_denial(user_id, access.DOWNLOAD, target, "not_found")
-        raise NotFound("No such resource.")
+        raise NotFound()  # the same words as every other "not found": nothing tells hidden from unknown
     pk = course_pk(resource.course_slug)
     access.authorize(user_id, resource.course_id, action=access.DOWNLOAD, target=target, published=(
         access.MustBePublished(Course, pk, Course.sort_key()),
-        access.MustBePublished(CourseLesson, pk, f"LESSON#{resource.lesson_id}"),
+        access.MustBePublished(CourseModule, pk, f"MODULE#{module_id}"),
+        access.MustBePublished(CourseLesson, pk, f"LESSON#{resource.lesson_id}", module_id=module_id),
     ))
     return resource
 

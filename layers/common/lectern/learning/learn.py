@@ -19,7 +19,7 @@ def _find_lesson(outline: Outline, lesson_slug: str) -> CourseLesson:
     for lesson in outline.published_lessons():  # unpublished lessons (or modules) are simply not there
         if lesson.slug == lesson_slug:
             return lesson
-    raise NotFound("No such lesson.")
+    raise NotFound()
 
 
 def find_lesson(course_slug: str, lesson_slug: str) -> tuple[Outline, CourseLesson]:

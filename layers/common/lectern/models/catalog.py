@@ -97,6 +97,9 @@ class LessonResource(CatalogItem, discriminator="resource"):
     """sk = "RESOURCE#<id>"; findable by id through gsi1. `storage_key` is private."""
 
     lesson_id = UnicodeAttribute()
+    # The lesson's module, so a download can check in its one transaction that the module is published
+    # too (written by `catalog apply`; items written before it had one are looked up through the lesson).
+    module_id = UnicodeAttribute(null=True)
     course_slug = UnicodeAttribute()
     name = UnicodeAttribute()
     storage_key = UnicodeAttribute()

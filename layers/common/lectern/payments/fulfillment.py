@@ -45,6 +45,15 @@ class RetryLater(Exception):
     """The event depends on one not applied yet (a refund before its payment): let Stripe retry it."""
 
 
+class CannotApply(Exception):
+    """The event can never apply, however often Stripe retries it (it names a charge Stripe does not
+    know): the webhook records it as processed with `outcome` and this message, and answers 200."""
+
+    def __init__(self, outcome: str, detail: str):
+        super().__init__(detail)
+        self.outcome = outcome
+
+
 # ------------------------------------------------------------------ lookups
 
 def _load_order(order_id: str | None) -> Order | None:
@@ -80,16 +89,30 @@ def _order_for_payment(payment_intent_id: str | None, charge_id: str | None,
     else the PaymentIntent's metadata at Stripe (fulfillment may not have run yet), else
     the object's own metadata."""
     client = stripe_gateway.client()
+    unknown = None  # what Stripe said it does not know: no retry will change that
     if not payment_intent_id and charge_id:
-        payment_intent_id = _id_of(client.v1.charges.retrieve(charge_id).to_dict().get("payment_intent"))
+        try:
+            payment_intent_id = _id_of(client.v1.charges.retrieve(charge_id).to_dict().get("payment_intent"))
+        except stripe.InvalidRequestError as exc:
+            if exc.code != "resource_missing":
+                raise
+            unknown = f"charge {charge_id}"
     order_id = None
     if payment_intent_id:
         try:
             order_id = PaymentIntentRef.get(*PaymentIntentRef.key(payment_intent_id), consistent_read=True).order_id
         except DoesNotExist:
-            intent = client.v1.payment_intents.retrieve(payment_intent_id).to_dict()
-            order_id = (intent.get("metadata") or {}).get("order_id")
-    return _load_order(order_id or (metadata or {}).get("order_id"))
+            try:
+                intent = client.v1.payment_intents.retrieve(payment_intent_id).to_dict()
+                order_id = (intent.get("metadata") or {}).get("order_id")
+            except stripe.InvalidRequestError as exc:
+                if exc.code != "resource_missing":
+                    raise
+                unknown = f"payment intent {payment_intent_id}"
+    order = _load_order(order_id or (metadata or {}).get("order_id"))
+    if order is None and unknown:
+        raise CannotApply("unknown_order", f"Stripe does not know {unknown}")
+    return order
 
 
 def _id_of(value: Any) -> str | None:

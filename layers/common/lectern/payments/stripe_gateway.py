@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import stripe
 
-from lectern.secrets import secret
+from lectern.secrets import MissingSecret, secret
 
 TIMEOUT_SECONDS = 8
 # One retry: 2 × 8 s plus back-off stays inside the functions' time budget.
@@ -64,7 +64,10 @@ def api_key() -> str:
 
 
 def webhook_secret() -> str:
-    return secret("STRIPE_WEBHOOK_SECRET", arn_variable="STRIPE_SECRET_ARN", field="webhook_secret")
+    value = secret("STRIPE_WEBHOOK_SECRET", arn_variable="STRIPE_SECRET_ARN", field="webhook_secret")
+    if not value:  # the stack's placeholder: an empty HMAC key would let anyone sign events
+        raise MissingSecret("The Stripe secret has an empty webhook_secret.")
+    return value
 
 
 @lru_cache(maxsize=4)

@@ -1,22 +1,29 @@
 """Stripe webhook events: verify, record, apply.
 
-`verify` checks the signature over the raw body. `apply_event` is the one
+`verify` checks the signature over the raw body, then that the body is an
+event at all (else 400: nothing Stripe sends). `apply_event` is the one
 path every verified event takes, from the webhook function and from the
 operator commands (reprocess, replay) alike:
-1. record it in StripeEvent with a conditional put, before acting;
+1. record it in StripeEvent with a conditional put, before acting (a body
+   too large for a DynamoDB item is kept in the assets bucket);
 2. a duplicate of a processed event stops there;
 3. anything else (new, failed before, or a concurrent delivery in flight) is
    applied: every effect is a conditional write, so running it twice at once
    is safe;
-4. the outcome (or the error, for Stripe's retry) is stored on the record.
+4. the outcome (or the error, for Stripe's retry) is stored on the record. An
+   event that can never apply (its object lacks what its type needs, or names
+   a charge Stripe does not know) is processed with that outcome and why.
 """
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 import stripe
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
+from lectern import config
+from lectern.api import json_input
 from lectern.api.errors import BadRequest, InvalidSignature, ProcessingFailed
 from lectern.clock import iso
 from lectern.models.events import FAILED, PROCESSED, RECEIVED, StripeEvent
@@ -24,7 +31,17 @@ from lectern.observability import logger
 from lectern.payments import fulfillment, stripe_gateway
 
 TOLERANCE_SECONDS = 300
-DUPLICATE, IGNORED = "duplicate", "ignored"
+DUPLICATE, IGNORED, INVALID_OBJECT = "duplicate", "ignored", "invalid_object"
+# Stripe events are tens of KB (lists are embedded 10 entries at most, metadata is capped at 50 keys
+# of 500 characters); a Lambda request is at most 6 MB. Larger → 413.
+MAX_BODY_BYTES = 2 * 1024 * 1024
+# A DynamoDB item is at most 400 KB; a larger body goes to the assets bucket, leaving room for the rest.
+MAX_INLINE_PAYLOAD_BYTES = 300 * 1024
+PAYLOAD_PREFIX = "stripe-events/"
+
+# Ids Stripe generates (evt_…, cs_…, ch_…, pi_…, du_…, re_…); the event id also names its S3 key.
+_ID = re.compile(r"^[A-Za-z0-9_]{1,255}$")
+_TYPE = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")  # charge.dispute.created; lenient with types we ignore
 
 _Handler = Callable[[dict[str, Any], str], str]  # (event's data.object, actor) → outcome
 HANDLERS: dict[str, _Handler] = {
@@ -41,18 +58,40 @@ SUBSCRIBED_EVENTS = sorted(HANDLERS)
 
 
 def verify(payload: str, signature_header: str | None) -> dict[str, Any]:
-    """The event in a genuine Stripe delivery; InvalidSignature for anything else."""
+    """The event in a genuine Stripe delivery; InvalidSignature for anything else, BadRequest for a
+    signed body that cannot be an event (Stripe never sends one: only a holder of the secret can)."""
     try:
-        event = stripe.Webhook.construct_event(payload, signature_header, stripe_gateway.webhook_secret(),
-                                               tolerance=TOLERANCE_SECONDS)
+        stripe.WebhookSignature.verify_header(payload, signature_header, stripe_gateway.webhook_secret(),
+                                              TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError:
         raise InvalidSignature() from None
-    except ValueError:  # signed by our secret, but not JSON: never Stripe
+    try:
+        event = json_input.loads(payload)
+    except json_input.NotJson:  # signed by our secret, but not JSON (or nested beyond reading)
         raise BadRequest("The body is not a JSON event.") from None
-    event = event.to_dict()
-    if not event.get("id") or not event.get("type") or not isinstance(event.get("data"), dict):
-        raise BadRequest("The body is not a Stripe event.")
+    problem = envelope_problem(event)
+    if problem:
+        raise BadRequest(f"The body is not a Stripe event: {problem}.")
     return event
+
+
+def envelope_problem(event: Any) -> str | None:
+    """What keeps `event` from being a Stripe event object we can record, or None."""
+    if not isinstance(event, dict):
+        return "not a JSON object"
+    if not isinstance(event.get("id"), str) or not _ID.fullmatch(event["id"]):
+        return "`id` is not an event id"
+    if not isinstance(event.get("type"), str) or not _TYPE.fullmatch(event["type"]):
+        return "`type` is not an event type"
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        return "`data.object` is not an object"
+    object_id = data["object"].get("id")  # some objects have none; coupons and plans may have chosen ones
+    if object_id is not None and not (isinstance(object_id, str) and len(object_id) <= 255):
+        return "`data.object.id` is not an id"
+    if json_input.has_lone_surrogate(event):
+        return "a string is not valid Unicode"
+    return None
 
 
 def apply_event(event: dict[str, Any], payload: str, *, force: bool = False) -> str:
@@ -62,8 +101,12 @@ def apply_event(event: dict[str, Any], payload: str, *, force: bool = False) -> 
     if not is_new and record.status == PROCESSED and not force:
         return DUPLICATE
     context = {"stripe_event_id": event["id"], "type": event["type"]}
+    detail = None
     try:
         outcome = process(event)
+    except fulfillment.CannotApply as exc:  # no retry can change it: done, and the record says why
+        outcome, detail = exc.outcome, str(exc)
+        logger.warning(f"Stripe event cannot apply: {detail}", extra={**context, "outcome": outcome})
     except fulfillment.RetryLater as exc:  # expected when events arrive out of order
         logger.warning(f"Stripe event deferred: {exc}", extra=context)
         _mark_failed(record, exc)
@@ -72,7 +115,7 @@ def apply_event(event: dict[str, Any], payload: str, *, force: bool = False) -> 
         logger.exception("Stripe event failed", extra=context)
         _mark_failed(record, exc)
         raise ProcessingFailed() from exc
-    _mark_processed(record, outcome)
+    _mark_processed(record, outcome, detail)
     logger.info("Stripe event applied", extra={**context, "outcome": outcome})
     return outcome
 
@@ -82,12 +125,82 @@ def process(event: dict[str, Any]) -> str:
     handler = HANDLERS.get(event["type"])
     if handler is None:
         return IGNORED
+    problem = object_problem(event["type"], event["data"]["object"])
+    if problem:
+        raise fulfillment.CannotApply(INVALID_OBJECT, f"{event['type']}: {problem}")
     return handler(event["data"]["object"], f"stripe:{event['id']}")
 
 
+# ------------------------------------------------------------------ what each handled type reads
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(_ID.fullmatch(value))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _optional(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: value is None or check(value)
+
+
+def _is_expandable(value: Any) -> bool:
+    """An id field: null, the id, or the object expanded in its place."""
+    return value is None or _is_id(value) or (isinstance(value, dict) and _is_id(value.get("id")))
+
+
+def _is_metadata(value: Any) -> bool:
+    return value is None or (isinstance(value, dict) and all(isinstance(v, str) for v in value.values()))
+
+
+def _is_refund(value: Any) -> bool:
+    return (isinstance(value, dict) and _is_id(value.get("id")) and _is_int(value.get("amount"))
+            and all(value.get(name) is None or isinstance(value[name], str) for name in ("status", "currency")))
+
+
+def _is_refund_list(value: Any) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, dict) or not _optional(lambda v: isinstance(v, bool))(value.get("has_more")):
+        return False
+    data = value.get("data")
+    return data is None or (isinstance(data, list) and all(_is_refund(refund) for refund in data))
+
+
+_SESSION = {"id": _is_id, "metadata": _is_metadata,
+            "client_reference_id": _optional(lambda value: isinstance(value, str) and len(value) <= 200)}
+_DISPUTE = {"id": _is_id, "payment_intent": _is_expandable, "charge": _is_expandable, "metadata": _is_metadata,
+            "status": lambda value: isinstance(value, str)}
+# The fields lectern.payments.fulfillment reads from each type's object, and what they must be.
+OBJECT_FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
+    "checkout.session.completed": _SESSION,
+    "checkout.session.async_payment_succeeded": _SESSION,
+    "checkout.session.async_payment_failed": _SESSION,
+    "checkout.session.expired": _SESSION,
+    "charge.refunded": {"id": _is_id, "payment_intent": _is_expandable, "metadata": _is_metadata,
+                        "amount": _is_int, "amount_refunded": _optional(_is_int),
+                        "refunded": _optional(lambda value: isinstance(value, bool)), "refunds": _is_refund_list},
+    "charge.dispute.created": _DISPUTE,
+    "charge.dispute.closed": _DISPUTE,
+}
+
+
+def object_problem(event_type: str, obj: dict[str, Any]) -> str | None:
+    """Which field of a handled event's object is missing or not what Stripe sends, or None."""
+    bad = [name for name, check in OBJECT_FIELDS.get(event_type, {}).items() if not check(obj.get(name))]
+    return f"data.object has no valid {', '.join(bad)}" if bad else None
+
+
+# ------------------------------------------------------------------ the record
+
 def _record(event: dict[str, Any], payload: str) -> tuple[StripeEvent, bool]:
-    record = StripeEvent(event["id"], type=event["type"], status=RECEIVED, payload=payload,
-                         object_id=(event["data"].get("object") or {}).get("id"), received_at=iso())
+    record = StripeEvent(event["id"], type=event["type"], status=RECEIVED,
+                         object_id=event["data"]["object"].get("id"), received_at=iso())
+    if len(payload.encode("utf-8", "surrogatepass")) > MAX_INLINE_PAYLOAD_BYTES:
+        record.payload_key = _archive_payload(event["id"], payload)  # before the record that points at it
+    else:
+        record.payload = payload
     try:
         record.save(condition=StripeEvent.stripe_event_id.does_not_exist())
         return record, True
@@ -97,9 +210,25 @@ def _record(event: dict[str, Any], payload: str) -> tuple[StripeEvent, bool]:
     return StripeEvent.get(event["id"], consistent_read=True), False
 
 
-def _mark_processed(record: StripeEvent, outcome: str) -> None:
+def _s3():
+    import boto3  # only for the rare event too large for its record: no cold-start cost
+
+    return boto3.client("s3", region_name=config.region())
+
+
+def _archive_payload(event_id: str, payload: str) -> str:
+    """Keep the body as signed in the assets bucket (same key on redelivery: overwritten with the same bytes)."""
+    key = f"{PAYLOAD_PREFIX}{event_id}.json"
+    _s3().put_object(Bucket=config.assets_bucket(), Key=key, Body=payload.encode("utf-8"),
+                     ContentType="application/json")
+    return key
+
+
+def _mark_processed(record: StripeEvent, outcome: str, detail: str | None = None) -> None:
     record.update(actions=[StripeEvent.status.set(PROCESSED), StripeEvent.processed_at.set(iso()),
                            StripeEvent.outcome.set(outcome), StripeEvent.processing_error.remove(),
+                           StripeEvent.outcome_detail.set(detail[:2000]) if detail
+                           else StripeEvent.outcome_detail.remove(),
                            StripeEvent.attempts.add(1)])
 
 
@@ -119,4 +248,8 @@ def stored(event_id: str) -> tuple[dict[str, Any], str]:
         record = StripeEvent.get(event_id, consistent_read=True)
     except DoesNotExist:
         raise KeyError(event_id) from None
-    return json.loads(record.payload), record.payload
+    payload = record.payload
+    if payload is None and record.payload_key:
+        body = _s3().get_object(Bucket=config.assets_bucket(), Key=record.payload_key)["Body"]
+        payload = body.read().decode("utf-8")
+    return json.loads(payload), payload
