@@ -91,6 +91,9 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address=self.host, port=_port("LECTERN_AWS_PORT", DEFAULT_AWS_PORT),
                                         verbose=False)
         self._moto.start()
+        from lectern_dev import ses_sandbox
+
+        ses_sandbox.install()  # LECTERN_SES_REJECT: the embedded SES refuses those recipients like SES's sandbox
         host, port = self._moto.get_host_and_port()
         os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
         self.urls["aws"] = os.environ["AWS_ENDPOINT_URL"]
