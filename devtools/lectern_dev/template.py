@@ -54,6 +54,7 @@ class FunctionSpec:
     environment: dict[str, str] = field(default_factory=dict)
     http_routes: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
     has_function_url: bool = False
+    schedules: list[str] = field(default_factory=list)  # EventBridge schedule expressions, e.g. rate(5 minutes)
 
 
 def _resolve(value: Any, template: dict[str, Any], overrides: dict[str, str]) -> str | None:
@@ -93,5 +94,7 @@ def functions(template: dict[str, Any] | None = None, overrides: dict[str, str] 
         for event in props.get("Events", {}).values():
             if event["Type"] == "HttpApi":
                 spec.http_routes.append((event["Properties"]["Method"].upper(), event["Properties"]["Path"]))
+            elif event["Type"] == "Schedule":
+                spec.schedules.append(event["Properties"]["Schedule"])
         specs[logical_id] = spec
     return specs
