@@ -28,6 +28,21 @@ def aws():
         yield
 
 
+@pytest.fixture
+def ses_sandbox(monkeypatch):
+    """`ses_sandbox("*@x.example")`: moto's SES refuses those recipients until they are verified,
+    as SES's sandbox does (lectern_dev.ses_sandbox, the local stack's LECTERN_SES_REJECT)."""
+    from lectern_dev import ses_sandbox as switch
+
+    switch.install()
+
+    def reject(patterns: str) -> None:
+        monkeypatch.setenv(switch.VARIABLE, patterns)
+
+    monkeypatch.delenv(switch.VARIABLE, raising=False)
+    return reject
+
+
 @pytest.fixture(scope="session")
 def runner():
     return InProcessRunner()

@@ -10,7 +10,8 @@ A MAIL_ID is what `mail failed` prints first, `<kind>:<order or user id>`, e.g.
 scheduled retry does: the mail is rebuilt from the data as it is now (a claim or reset
 link gets a fresh token; a claim for an account that has a password by now is `obsolete`),
 and a lease on the record keeps it from being sent twice. Runbook: docs/payments.md.
-Exit codes: 0 every mail sent (or nothing to do), 1 a send failed, 2 unknown id.
+Exit codes: 0 every mail sent (or no longer needed, or none due), 1 one was not sent (failed,
+already sent, being sent by another run), 2 unknown id.
 """
 from __future__ import annotations
 
@@ -73,4 +74,4 @@ def run_resend(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     print(f"{len(attempts)} mail(s)", file=out)
     if any(a.outcome == "unknown" for a in attempts):
         return 2
-    return 1 if any(a.outcome in ("failed", outbox.GAVE_UP, "busy", "error") for a in attempts) else 0
+    return 0 if all(a.outcome in (outbox.SENT, outbox.OBSOLETE) for a in attempts) else 1

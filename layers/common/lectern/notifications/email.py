@@ -32,7 +32,7 @@ class Message:
 def _ses():
     # Fail within a Lambda's time budget (boto3 waits 60 s by default); the outbox retries later.
     return boto3.client("ses", region_name=config.region(), config=Config(
-        connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"}))
+        connect_timeout=2, read_timeout=4, retries={"max_attempts": 2, "mode": "standard"}))
 
 
 def sender() -> str:

@@ -39,7 +39,7 @@ PENDING, SENDING, SENT, GAVE_UP, OBSOLETE = "pending", "sending", "sent", "gave_
 MAX_ATTEMPTS = 8                      # the first send and seven retries, over about two hours
 BASE_DELAY_SECONDS = 60               # then 2, 4, 8... minutes (the schedule runs every 5)
 MAX_DELAY_SECONDS = 6 * 3600
-LEASE_SECONDS = 120                   # longer than one send may take (SES client: 2 attempts ≤ 14 s)
+LEASE_SECONDS = 120                   # far longer than one attempt may take (ATTEMPT_BUDGET_MS)
 KEEP_DONE_SECONDS = 14 * 24 * 3600    # sent and obsolete records stay listable, then the TTL removes them
 _BUILDER_MODULES = ("lectern.accounts.mails", "lectern.payments.purchase_mails")
 
@@ -125,14 +125,18 @@ def _due(mail: OutboxMail, now_iso: str, now_epoch: int) -> bool:
     return mail.status == SENDING and (mail.lease_until or 0) < now_epoch
 
 
+# One attempt takes at most about this long (SES: two tries of 2 s connect + 4 s read; DynamoDB).
+ATTEMPT_BUDGET_MS = 12_000
+
+
 def retry_due(*, limit: int = 50, time_left_ms: Callable[[], int] = lambda: 60_000) -> list[Attempt]:
     """What MailRetryFunction runs: send every mail whose next attempt is due, at most `limit`,
-    stopping while there is still time to record the last outcome."""
+    and none once fewer than ATTEMPT_BUDGET_MS are left (so every outcome gets recorded)."""
     now_iso, now_epoch = iso(), int(time.time())
     attempts: list[Attempt] = []
     for mail in OutboxMail.query(OUTBOX_PK, OutboxMail.sk.startswith("MAIL#"),
                                  filter_condition=OutboxMail.status.is_in(PENDING, SENDING), consistent_read=True):
-        if len(attempts) >= limit or time_left_ms() < 20_000:
+        if len(attempts) >= limit or time_left_ms() < ATTEMPT_BUDGET_MS:
             break
         if not _due(mail, now_iso, now_epoch):
             continue
