@@ -68,11 +68,11 @@ def clear(email: str) -> None:
 
 # ------------------------------------------------------------------ mail limits
 # Asking for mail (forgot-password, a claim link) is limited twice, over fixed windows:
-# - per address: at most MAILS_PER_ADDRESS mails to one address; beyond that the request is answered
+# - per address: at most mails_per_address() mails to one address; beyond that the request is answered
 #   exactly as before (202 / 409) and nothing is sent, so an inbox cannot be flooded and the answer
 #   says nothing about the address. Counted whether or not the address has an account.
 # - per client (the caller's IP; an IPv6 /64, which one subscriber usually holds whole): at most
-#   MAIL_REQUESTS_PER_CLIENT requests, then 429 with Retry-After, so one client cannot spray
+#   mail_requests_per_client() requests, then 429 with Retry-After, so one client cannot spray
 #   addresses. Both limits can be raised with MAIL_LIMIT_PER_ADDRESS / MAIL_LIMIT_PER_CLIENT
 #   (the shared local test stack does: every test there calls from 127.0.0.1).
 ADDRESS_WINDOW_SECONDS = 60 * 60
