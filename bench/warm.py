@@ -454,9 +454,15 @@ class Floors:
             ddb.update_item(TableName="OrdersTable", Key=order_key, UpdateExpression=f"SET {stamp} = :t",
                             ConditionExpression=f"attribute_not_exists({stamp})",
                             ExpressionAttributeValues={":t": s("now")})                                     # 8, 10
-            if stamp == "claim_sent_at":
-                ddb.put_item(TableName="UsersTable", ConditionExpression=new, Item={
-                    "pk": s(f"TOKEN#{uuid.uuid4().hex}"), "sk": s("TOKEN"), "purpose": s("claim")})      # 9
+            if stamp == "claim_sent_at":  # the token and the user's live-link hash (it supersedes older links)
+                token_hash = uuid.uuid4().hex
+                ddb.transact_write_items(TransactItems=[                                                   # 9
+                    {"Put": {"TableName": "UsersTable", "ConditionExpression": new, "Item": {
+                        "pk": s(f"TOKEN#{token_hash}"), "sk": s("TOKEN"), "purpose": s("claim")}}},
+                    {"Update": {"TableName": "UsersTable", "Key": {"pk": s(f"USER#{user_id}"), "sk": s("PROFILE")},
+                                "UpdateExpression": "SET claim_token_hash = :h",
+                                "ConditionExpression": "attribute_exists(pk)",
+                                "ExpressionAttributeValues": {":h": s(token_hash)}}}])
             self.ses.send_email(Source="no-reply@lectern.example", Destination={"ToAddresses": [email]},
                                 Message={"Subject": {"Data": "x"}, "Body": {"Text": {"Data": "x"}}})
         ddb.update_item(TableName="StripeEventsTable", Key={"stripe_event_id": s(event_id)},
@@ -584,7 +590,8 @@ def routes(env: Environment, fx: Fixture, floors: Floors, scale: float = 1.0) ->
               fixed("GET", f"/resources/{fx.resource_id}/download", token=token), always(floors.download), expect=302),
         Route("webhook: checkout.session.completed (guest)", "StripeWebhookFunction", 11,
               "#17 + #9 + paid transition (1 transaction) + EMAIL# GetItem + #7 + bind order + #15 + receipt stamp "
-              "+ claim token PutItem + claim stamp + processed; and the session from Stripe, two emails",
+              "+ claim token (1 transaction with the user's live-link hash) + claim stamp + processed; "
+              "and the session from Stripe, two emails",
               fulfil_calls, completion_event, completion_floor),
         Route("webhook: ignored event type", "StripeWebhookFunction", 2, "#17 + processed UpdateItem", n(100),
               ignored_event, lambda i: (lambda: floors.webhook_record_once(f"evt_fi_{uuid.uuid4().hex}", False))),

@@ -28,6 +28,21 @@ def aws():
         yield
 
 
+@pytest.fixture
+def ses_sandbox(monkeypatch):
+    """`ses_sandbox("*@x.example")`: moto's SES refuses those recipients until they are verified,
+    as SES's sandbox does (lectern_dev.ses_sandbox, the local stack's LECTERN_SES_REJECT)."""
+    from lectern_dev import ses_sandbox as switch
+
+    switch.install()
+
+    def reject(patterns: str) -> None:
+        monkeypatch.setenv(switch.VARIABLE, patterns)
+
+    monkeypatch.delenv(switch.VARIABLE, raising=False)
+    return reject
+
+
 @pytest.fixture(scope="session")
 def runner():
     return InProcessRunner()
@@ -49,7 +64,11 @@ def local_stack(tmp_path_factory):
     """The real local stack (`make dev`'s process) on free loopback ports, shared by the HTTP tests."""
     from stack_process import StackProcess
 
-    stack = StackProcess(tmp_path_factory.mktemp("stack"), extra_env={"AUTH_SIGNING_KEY": E2E_AUTH_SIGNING_KEY,
-                                                                       "STRIPE_WEBHOOK_SECRET": E2E_WEBHOOK_SECRET}).start()
+    stack = StackProcess(tmp_path_factory.mktemp("stack"), extra_env={
+        "AUTH_SIGNING_KEY": E2E_AUTH_SIGNING_KEY, "STRIPE_WEBHOOK_SECRET": E2E_WEBHOOK_SECRET,
+        # Its SES refuses unverified recipients at this domain, like SES's sandbox (test_e2e_http.py).
+        "LECTERN_SES_REJECT": "*@ses-sandbox.example",
+        # Every test here calls from 127.0.0.1: one client, as far as the mail limits can tell.
+        "MAIL_LIMIT_PER_CLIENT": "100000"}).start()
     yield stack
     stack.stop()

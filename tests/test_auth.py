@@ -2,6 +2,7 @@
 import base64
 import json
 import re
+import statistics
 import time
 from datetime import timedelta
 from urllib.parse import unquote
@@ -12,11 +13,11 @@ from argon2 import PasswordHasher, Type
 from moto.ses.models import ses_backends
 
 from factories import make_course
-from lectern.accounts import passwords, tokens
+from lectern.accounts import mails, passwords, throttle, tokens
 from lectern.accounts.users import create_user, ensure_user_for_email
 from lectern.clock import iso
 from lectern.entitlements import service as entitlements
-from lectern.models.users import LoginThrottle, OneTimeToken, User
+from lectern.models.users import LoginThrottle, OneTimeToken, OutboxMail, User
 
 SIGNING_KEY = "test-only-hs256-signing-key-0123456789abcdefghijklmnopqrstuvwxyz"
 PASSWORD = "Correct-horse-42"
@@ -47,6 +48,12 @@ def test_production_password_hashing_is_argon2id_rfc9106():
 def mails_to(address: str) -> list:
     return [m for m in ses_backends["123456789012"]["us-east-1"].sent_messages
             if address in m.destinations.get("ToAddresses", [])]
+
+
+def real_mails() -> list:
+    """Every mail sent, but the forgot-password decoys (to SES's mailbox simulator)."""
+    return [m for m in ses_backends["123456789012"]["us-east-1"].sent_messages
+            if mails.DECOY_RECIPIENT not in m.destinations.get("ToAddresses", [])]
 
 
 def token_in(message, path: str) -> str:
@@ -326,14 +333,19 @@ def test_a_token_for_another_purpose_is_refused(api):
 # ------------------------------------------------------------------ forgot / reset
 def test_forgot_is_202_for_everyone_and_emails_only_existing_accounts(api):
     register(api)
-    before = len(ses_backends["123456789012"]["us-east-1"].sent_messages)
+    before = len(real_mails())
     unknown = api.post("/auth/password/forgot", body={"email": "nobody@example.com"})
     known = api.post("/auth/password/forgot", body={"email": "ada@example.com"})
     assert unknown["statusCode"] == known["statusCode"] == 202
     assert unknown["json"] == known["json"]
-    assert len(ses_backends["123456789012"]["us-east-1"].sent_messages) == before + 1
+    assert len(real_mails()) == before + 1
     assert mails_to("nobody@example.com") == []
     assert token_in(mails_to("ada@example.com")[-1], "/reset-password")
+    # The unknown address's decoy (the same work, for the timing) went to SES's mailbox simulator,
+    # with a link that works nowhere.
+    [decoy] = mails_to(mails.DECOY_RECIPIENT)
+    assert api.post("/auth/password/reset", body={"token": token_in(decoy, "/reset-password"),
+                                                  "password": PASSWORD})["statusCode"] == 400
 
 
 def test_reset_sets_the_password_and_signs_out_other_sessions(api):
@@ -456,3 +468,121 @@ def test_the_auth_function_documents_every_route_with_its_models_and_errors(runn
                                                                         "email_verified_at"}
     register_201 = paths["/auth/register"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
     assert register_201["$ref"].endswith("/TokenResponse")
+
+
+# ------------------------------------------------------------------ no inbox flooding, no enumeration
+def _forgot(api, address: str, ip: str = "203.0.113.7"):
+    return api.post("/auth/password/forgot", body={"email": address}, source_ip=ip)
+
+
+def test_twenty_forgot_requests_send_three_mails_and_only_the_newest_link_works(api):
+    register(api)
+    answers = [_forgot(api, "ada@example.com") for _ in range(20)]
+    assert {a["statusCode"] for a in answers} == {202}
+    assert len({json.dumps(a["json"]) for a in answers}) == 1    # the 4th to 20th look exactly like the first
+    sent = [token_in(m, "/reset-password") for m in mails_to("ada@example.com") if "Reset" in m.subject]
+    assert len(sent) == throttle.mails_per_address() == 3
+    # Each link supersedes the one before: only the newest works.
+    for old in sent[:-1]:
+        refused = api.post("/auth/password/reset", body={"token": old, "password": "Brand-new-pass-7"})
+        assert refused["statusCode"] == 400 and refused["json"]["error"]["code"] == "bad_request"
+    assert api.post("/auth/password/reset", body={"token": sent[-1], "password": "Brand-new-pass-7"})["statusCode"] == 200
+    # Unknown addresses are limited alike (their decoys), so the limit tells nothing either.
+    for _ in range(5):
+        assert _forgot(api, "nobody@example.com", ip="203.0.113.70")["statusCode"] == 202
+    assert len(mails_to(mails.DECOY_RECIPIENT)) == 3
+
+
+def test_ten_registrations_with_a_guest_email_leave_one_live_claim_link(api):
+    ensure_user_for_email("guest@example.com")
+    for _ in range(10):
+        response = api.post("/auth/register", body={"name": "X", "email": "guest@example.com", "password": PASSWORD},
+                            source_ip="203.0.113.8")
+        assert response["statusCode"] == 409 and response["json"]["error"]["code"] == "email_taken"
+    links = [token_in(m, "/claim") for m in mails_to("guest@example.com")]
+    assert len(links) == 3
+    live = [t for t in OneTimeToken.scan() if t.purpose == "claim" and t.used_at is None]
+    assert len(live) == 3                                       # issued, but only the newest is current:
+    for old in links[:-1]:
+        assert api.post("/auth/claim", body={"token": old, "password": PASSWORD})["statusCode"] == 400
+    assert api.post("/auth/claim", body={"token": links[-1], "password": PASSWORD})["statusCode"] == 200
+
+
+def test_a_new_link_supersedes_even_when_the_old_one_was_read_first(api):
+    """The check is also in the write: a link read as current, then superseded before it is used, fails."""
+    guest, _ = ensure_user_for_email("race@example.com")
+    first = tokens.issue(tokens.CLAIM, guest.id)
+    token = OneTimeToken.get(*OneTimeToken.key(tokens.hash_token(first.raw)))
+    tokens.issue(tokens.CLAIM, guest.id)                        # a newer link, meanwhile
+    with pytest.raises(tokens.TokenInvalid):
+        tokens.use(token, tokens.CLAIM)
+
+
+def test_a_client_asking_for_too_many_mails_gets_429_with_retry_after(api):
+    limit = throttle.mail_requests_per_client()
+    for i in range(limit):
+        assert _forgot(api, f"someone-{i}@example.com", ip="198.51.100.9")["statusCode"] == 202
+    blocked = _forgot(api, "one-more@example.com", ip="198.51.100.9")
+    assert blocked["statusCode"] == 429 and blocked["json"]["error"]["code"] == "rate_limited"
+    assert 0 < int(blocked["headers"]["Retry-After"]) <= throttle.CLIENT_WINDOW_SECONDS
+    assert mails_to("one-more@example.com") == [] and len(mails_to(mails.DECOY_RECIPIENT)) == limit
+    # Registering (and the success page's resend) count against the same client...
+    again = api.post("/auth/register", body={"name": "R", "email": "new@example.com", "password": PASSWORD},
+                     source_ip="198.51.100.9")
+    assert again["statusCode"] == 429
+    # ...and other clients are not affected; an IPv6 client is its /64.
+    assert _forgot(api, "one-more@example.com", ip="198.51.100.10")["statusCode"] == 202
+    for i in range(limit):
+        assert _forgot(api, f"v6-{i}@example.com", ip=f"2001:db8:1:2::{i + 1:x}")["statusCode"] == 202
+    assert _forgot(api, "v6-next@example.com", ip="2001:db8:1:2:ffff::1")["statusCode"] == 429
+    assert _forgot(api, "v6-next@example.com", ip="2001:db8:1:3::1")["statusCode"] == 202
+
+
+def test_forgot_does_the_same_work_for_known_and_unknown_addresses(api, monkeypatch):
+    """No timing oracle: the same AWS requests, in the same order, whether or not the address has
+    an account (counted: this cannot be flaky), and so about the same time (medians of 15 calls)."""
+    from request_counter import count_requests
+
+    monkeypatch.setenv("MAIL_LIMIT_PER_CLIENT", "1000")
+    known = [f"known-{i}@example.com" for i in range(15)]
+    for address in known:
+        create_user(address, password_hash="x")
+    unknown = [f"unknown-{i}@example.com" for i in range(15)]
+
+    def calls(address: str) -> list[tuple[str, str]]:
+        from lectern.notifications import email
+
+        email._ses.cache_clear()  # so the SES client is made, and counted, inside the block
+        with count_requests() as counter:
+            assert _forgot(api, address)["statusCode"] == 202
+        return counter.calls
+
+    assert calls(known[0]) == calls(unknown[0]) == [
+        ("dynamodb", "UpdateItem"), ("dynamodb", "UpdateItem"),          # the client's and the address's counters
+        ("dynamodb", "GetItem"), ("dynamodb", "GetItem"),                # the email's owner, then the user (or a miss)
+        ("dynamodb", "TransactWriteItems"),                              # the token (cancelled for nobody)
+        ("ses", "SendEmail"),                                            # the mail (to the simulator for nobody)
+    ]
+
+    def ms(address: str) -> float:
+        started = time.perf_counter()
+        assert _forgot(api, address)["statusCode"] == 202
+        return (time.perf_counter() - started) * 1000
+
+    # Interleaved, so a burst of load on the (shared, 2-core) machine hits both alike.
+    timings = [(ms(a), ms(b)) for a, b in zip(known[1:] + known[:1], unknown[1:] + unknown[:1], strict=True)]
+    known_ms = statistics.median(k for k, _ in timings)
+    unknown_ms = statistics.median(u for _, u in timings)
+    print(f"\nforgot-password, median of 15: known address {known_ms:.1f} ms, unknown {unknown_ms:.1f} ms")
+    assert 1 / 1.5 < known_ms / unknown_ms < 1.5, (known_ms, unknown_ms)
+
+
+def test_account_mails_ses_refuses_are_kept_for_the_retry(api, ses_sandbox):
+    ses_sandbox("*@unverified.example")
+    response = register(api, email="new@unverified.example")
+    assert response["statusCode"] == 201                             # the account exists: the mail is not its gate
+    assert mails_to("new@unverified.example") == []
+    [mail] = list(OutboxMail.query("OUTBOX"))
+    assert (mail.id, mail.kind, mail.to, mail.status) == (
+        f"verify_email:{response['json']['user']['id']}", "verify_email", "new@unverified.example", "pending")
+    assert mail.last_error.startswith("MessageRejected: Email address is not verified")

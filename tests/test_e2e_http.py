@@ -3,13 +3,16 @@ checkout → the emulator's hosted page → signed webhook → access, emails,
 claim, library, playback, downloads, refunds. Nothing here is in-process."""
 import base64
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import jwt
 import pytest
 
-from stack_process import E2E_AUTH_SIGNING_KEY
+from stack_process import E2E_AUTH_SIGNING_KEY, REPO_ROOT
 from http_client import StackClient, unique_email
 
 pytestmark = pytest.mark.stack
@@ -217,3 +220,90 @@ def test_bad_access_tokens_are_401(client):
         response = client.call("GET", "/me", token)
         assert response.status_code == 401, name
         assert response.json()["error"]["code"] == "unauthenticated", name
+
+
+# ------------------------------------------------------------------ email never blocks access; no flooding
+
+# The shared local stack's SES refuses unverified recipients at this domain, as a new AWS
+# account's SES sandbox refuses every unverified recipient (LECTERN_SES_REJECT, tests/conftest.py).
+SANDBOXED_DOMAIN = "ses-sandbox.example"
+
+
+def _admin(local_stack, *args: str) -> subprocess.CompletedProcess:
+    """`python -m lectern_admin …` against the stack's embedded AWS, as an operator would run it."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": "layers/common:devtools",
+           "AWS_ENDPOINT_URL": local_stack.urls["aws"], "AWS_ACCESS_KEY_ID": "operator",
+           "AWS_SECRET_ACCESS_KEY": "operator", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+           "FRONTEND_URL": local_stack.urls["web"], "LOG_LEVEL": "WARNING", "POWERTOOLS_TRACE_DISABLED": "true",
+           "POWERTOOLS_METRICS_DISABLED": "true"}
+    return subprocess.run([sys.executable, "-m", "lectern_admin", *args], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _delivered(client: StackClient, session_id: str, timeout: float = 20) -> bool:
+    """Whether Stripe (the emulator) got a 2xx for the session's checkout.session.completed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events = client.http.get(f"{client.stripe}/v1/events", timeout=10, headers={
+            "Authorization": "Bearer sk_test_lectern"}, params={"type": "checkout.session.completed",
+                                                                "delivery_success": "true", "limit": 100}).json()
+        if any(e["data"]["object"]["id"] == session_id for e in events["data"]):
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_a_buyer_ses_refuses_gets_the_course_and_the_mails_once_ses_takes_them(client, local_stack):
+    import boto3
+
+    email = unique_email("sandboxed").replace("@example.com", f"@{SANDBOXED_DOMAIN}")
+    order = client.buy(SQL, email)                            # paid...
+    session_id = order["checkout_session_id"]
+    assert _delivered(client, session_id)                     # ...and the webhook answered 200 (not 500 for days)
+    assert client.mail_to(email) == []
+
+    listed = _admin(local_stack, "mail", "failed")
+    assert listed.returncode == 0, listed.stderr
+    ours = [line for line in listed.stdout.splitlines() if f"to={email}" in line]
+    assert sorted(line.split(":")[0] for line in ours) == ["purchase_claim", "receipt"], listed.stdout
+    assert all(f":{order['order_id']}  pending" in line and "MessageRejected" in line for line in ours), ours
+
+    # The success page's "send the link again": 202; refused too, so it waits in the outbox as well.
+    again = client.call("POST", f"/checkout/{session_id}/resend-claim")
+    assert again.status_code == 202, again.text
+    ours = [line for line in _admin(local_stack, "mail", "failed").stdout.splitlines() if f"to={email}" in line]
+    assert sorted(line.split(":")[0] for line in ours) == ["claim", "purchase_claim", "receipt"], ours
+
+    # The operator verifies the address (or gets the account out of the sandbox), then resends.
+    boto3.client("ses", endpoint_url=local_stack.urls["aws"], region_name="us-east-1",
+                 aws_access_key_id="operator", aws_secret_access_key="operator").verify_email_identity(
+        EmailAddress=email)
+    resent = _admin(local_stack, "mail", "resend", *(line.split()[0] for line in ours))
+    assert resent.returncode == 0 and resent.stdout.count("  sent") == 3, resent.stdout + resent.stderr
+    assert any("receipt" in m["subject"].lower() for m in client.mail_to(email))
+    newest, *older = client.wait_for_mail(email, "/claim", count=2)
+    for token in older:                                       # each new link superseded the one before
+        refused = client.call("POST", "/auth/claim", json={"token": token, "password": PASSWORD})
+        assert refused.status_code == 400, refused.text
+    claimed = client.call("POST", "/auth/claim", json={"token": newest, "password": PASSWORD})
+    assert claimed.status_code == 200, claimed.text
+    library = client.call("GET", "/me/courses", claimed.json()["access_token"]).json()["courses"]
+    assert [c["slug"] for c in library] == [SQL]
+    # Sent is sent: a second resend sends nothing.
+    assert _admin(local_stack, "mail", "resend", ours[0].split()[0]).returncode == 1
+
+
+def test_twenty_forgot_requests_over_http_send_three_mails(client):
+    email = unique_email("flooded")
+    registered = client.call("POST", "/auth/register", json={"name": "F", "email": email, "password": PASSWORD})
+    assert registered.status_code == 201, registered.text
+    answers = [client.call("POST", "/auth/password/forgot", json={"email": email}) for _ in range(20)]
+    assert {a.status_code for a in answers} == {202} and len({a.text for a in answers}) == 1
+    links = client.wait_for_mail(email, "/reset-password", count=3)
+    time.sleep(0.5)
+    assert len(client.wait_for_mail(email, "/reset-password")) == len(links) == 3
+    # Only the newest link works.
+    assert client.call("POST", "/auth/password/reset", json={"token": links[-1], "password": PASSWORD + "!"}
+                       ).status_code == 400
+    assert client.call("POST", "/auth/password/reset", json={"token": links[0], "password": PASSWORD + "!"}
+                       ).status_code == 200

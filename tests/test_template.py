@@ -28,9 +28,13 @@ def test_every_function_has_a_sample_event_for_sam_local_invoke():
     for spec in tpl.functions().values():
         folder = spec.code_dir.name
         assert any(name.startswith(folder) for name in events), f"no events/{folder}*.json for {spec.logical_id}"
+    scheduled = {spec.code_dir.name for spec in tpl.functions().values() if spec.schedules and not spec.http_routes}
     for name in events:
         event = json.loads((tpl.REPO_ROOT / "events" / name).read_text())
-        assert event.get("version") == "2.0" and "requestContext" in event, name
+        if any(name.startswith(folder) for folder in scheduled):
+            assert event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event", name
+        else:
+            assert event.get("version") == "2.0" and "requestContext" in event, name
 
 
 def test_every_table_variable_a_function_reads_names_a_template_table():
@@ -56,13 +60,14 @@ def test_openapi_document_is_generated_from_the_code():
 
 def test_every_sample_event_fits_its_function():
     """What `sam local invoke` needs: payload 2.0 for one of the function's HTTP API routes,
-    or a function URL event for the webhook (the smoke invokes the built functions with them)."""
+    a function URL event for the webhook, or a scheduled event for the mail retry (the smoke
+    invokes the built functions with them)."""
     from lectern_dev.smoke import check_sample, samples_for
 
     for spec in tpl.functions().values():
         for sample in samples_for(spec.code_dir.name):
             problems = check_sample(json.loads(sample.read_text()), routes=spec.http_routes,
-                                    function_url=spec.has_function_url)
+                                    function_url=spec.has_function_url, scheduled=bool(spec.schedules))
             assert problems == [], (sample.name, spec.logical_id, problems)
 
 

@@ -8,6 +8,9 @@ import io
 import json
 import time
 import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import pytest
 
@@ -16,10 +19,12 @@ from lectern.entitlements import service as entitlements
 from lectern.models.events import FAILED as EVENT_FAILED
 from lectern.models.events import PROCESSED, StripeEvent
 from lectern.models.orders import FAILED, PAID, PENDING, REFUNDED, Order, PaymentIntentRef, RefundRecord, order_pk
-from lectern.models.users import OneTimeToken
+from lectern.models.users import OUTBOX_PK, OneTimeToken, OutboxMail
+from lectern.notifications import outbox
+from lectern_dev.template import REPO_ROOT
 from payments_support import (  # noqa: F401  (fixtures)
-    deliver, deliver_raw, emulator, last_event, promotion_code, sellable_course, sent_emails, signature,
-    start_checkout, stripe_env,
+    atomic_aws_requests, deliver, deliver_raw, emulator, last_event, promotion_code, sellable_course, sent_emails,
+    signature, start_checkout, stripe_env,
 )
 
 
@@ -162,15 +167,16 @@ def test_paid_checkout_grants_access_binds_the_guest_and_emails_once(shop):
 
 def test_a_guest_completion_is_eleven_requests(shop):
     """#17, #9 (the order and its items in one Query), the paid transition (1 transaction), #6's
-    EMAIL# GetItem, #7, binding the order, #15, the receipt stamp, the claim token, the claim
-    stamp, and the event's processed UpdateItem; no reload of the order after the transition."""
+    EMAIL# GetItem, #7, binding the order, #15, the receipt stamp, the claim token (one transaction
+    with the user's live-link hash, which supersedes older links), the claim stamp, and the event's
+    processed UpdateItem; no reload of the order after the transition."""
     from request_counter import count_requests
 
     created = shop.checkout(email="count@example.com")
     session = shop.emu.pay(created["checkout_session_id"])
     with count_requests() as counter:
         assert shop.deliver(shop.event("checkout.session.completed", session["id"]))["statusCode"] == 200
-    assert counter.by_operation() == {"PutItem": 2, "Query": 1, "TransactWriteItems": 3, "GetItem": 1,
+    assert counter.by_operation() == {"PutItem": 1, "Query": 1, "TransactWriteItems": 4, "GetItem": 1,
                                       "UpdateItem": 4}
     # The receipt was written from the order as the transition left it, without reading it back.
     order = order_of(created)
@@ -503,3 +509,243 @@ def test_replay_command_applies_undelivered_events(api, runner, aws, monkeypatch
         assert events_cmd.run_replay(since, out) == 0
         assert "checkout.session.completed  duplicate" in out.getvalue()
         assert len(emails("receipt")) == 1
+
+
+# ------------------------------------------------------------------ email never blocks access
+
+MAIL_RETRY_EVENT = json.loads((REPO_ROOT / "events" / "mail_retry.json").read_text())
+
+
+@pytest.fixture
+def auth_key(monkeypatch):
+    """For the tests that claim the account at the end (a claim signs in)."""
+    monkeypatch.setenv("AUTH_SIGNING_KEY", "test-only-hs256-signing-key-" + "s" * 40)
+
+
+def outbox_mails() -> dict[str, OutboxMail]:
+    return {m.id: m for m in OutboxMail.query(OUTBOX_PK, consistent_read=True)}
+
+
+def make_due() -> None:
+    """Move every waiting mail's next attempt into the past (the back-off, fast-forwarded)."""
+    for mail in OutboxMail.query(OUTBOX_PK, consistent_read=True):
+        if mail.status == outbox.PENDING:
+            mail.update(actions=[OutboxMail.next_attempt_at.set("2000-01-01T00:00:00Z")])
+
+
+def run_mail_retry(runner) -> dict:
+    """One scheduled run of MailRetryFunction, with its sample event."""
+    result = runner.invoke_dict("MailRetryFunction", MAIL_RETRY_EVENT)
+    assert "errorMessage" not in result, result
+    return result
+
+
+def verify_in_ses(address: str) -> None:
+    import boto3
+
+    boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress=address)
+
+
+def test_a_buyer_ses_refuses_gets_access_and_the_mails_once_ses_takes_them(shop, ses_sandbox, auth_key):
+    """A new AWS account's SES is in its sandbox: every unverified recipient is refused
+    (MessageRejected). The purchase completes anyway (200, paid, access, event processed); the
+    mails wait in the outbox, are retried with back-off, and go out once SES takes them."""
+    ses_sandbox("*@sandbox.example")
+    order, session = shop.paid(email="guest@sandbox.example")      # delivered: 200 (it was 500, for days)
+    completed = shop.event("checkout.session.completed", session["id"])
+    assert (stored(completed["id"]).status, stored(completed["id"]).outcome) == (PROCESSED, "fulfilled")
+    assert order.status == PAID and shop.has_access(order) and order.receipt_sent_at and order.claim_sent_at
+    assert sent_emails("guest@sandbox.example") == []
+
+    mails = outbox_mails()
+    assert set(mails) == {f"receipt:{order.id}", f"purchase_claim:{order.id}"}
+    for mail in mails.values():   # what, to whom, why, when next
+        assert (mail.status, int(mail.attempts), mail.to, mail.order_id) == (
+            "pending", 1, "guest@sandbox.example", order.id)
+        assert mail.last_error.startswith("MessageRejected: Email address is not verified")
+        assert mail.next_attempt_at > mail.last_attempt_at
+
+    # Stripe redelivers: 200, nothing sent or recorded again (the order's stamps hold).
+    assert shop.deliver(completed)["statusCode"] == 200
+    assert {i: int(m.attempts) for i, m in outbox_mails().items()} == {i: 1 for i in mails}
+
+    assert run_mail_retry(shop.runner)["attempted"] == 0             # not due yet
+    make_due()
+    assert run_mail_retry(shop.runner)["outcomes"] == {"failed": 2}  # still refused: the wait doubles
+    for mail in outbox_mails().values():
+        assert int(mail.attempts) == 2 and "MessageRejected" in mail.last_error
+        waited = datetime.fromisoformat(mail.next_attempt_at) - datetime.fromisoformat(mail.last_attempt_at)
+        assert waited.total_seconds() == outbox.backoff_seconds(2) == 120
+
+    verify_in_ses("guest@sandbox.example")                          # the operator verifies it, or leaves the sandbox
+    make_due()
+    assert run_mail_retry(shop.runner)["outcomes"] == {"sent": 2}
+    assert Counter(m.subject for m in sent_emails("guest@sandbox.example")) == Counter(
+        {"Your Lectern receipt": 1, "Set your password to start learning": 1})
+    assert {m.status for m in outbox_mails().values()} == {"sent"}
+    make_due()
+    assert run_mail_retry(shop.runner)["attempted"] == 0 and len(sent_emails("guest@sandbox.example")) == 2
+
+    [claim] = emails("password", "guest@sandbox.example")
+    token = claim.body.split("/claim?token=", 1)[1].split()[0]
+    assert shop.api.post("/auth/claim", body={"token": token, "password": "Correct-horse-42"})["statusCode"] == 200
+
+
+@pytest.mark.parametrize("failure", ["MessageRejected", "Throttling", "connection", "connect_timeout",
+                                     "read_timeout"])
+def test_every_ses_failure_is_recorded_for_the_retry_never_a_500(shop, monkeypatch, failure):
+    from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+    from lectern.notifications import email
+
+    endpoint = "https://email.us-east-1.amazonaws.com"
+    errors = {
+        "MessageRejected": ClientError({"Error": {"Code": "MessageRejected", "Message": "Email address is not "
+                                                  "verified."}}, "SendEmail"),
+        "Throttling": ClientError({"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}},
+                                  "SendEmail"),
+        "connection": EndpointConnectionError(endpoint_url=endpoint),
+        "connect_timeout": ConnectTimeoutError(endpoint_url=endpoint),
+        "read_timeout": ReadTimeoutError(endpoint_url=endpoint),
+    }
+
+    def send_email(**_kwargs):
+        raise errors[failure]
+
+    monkeypatch.setattr(email._ses(), "send_email", send_email)
+    order, _ = shop.paid(email="buyer@example.com")                   # 200
+    assert order.status == PAID and shop.has_access(order)
+    mails = outbox_mails()
+    assert set(mails) == {f"receipt:{order.id}", f"purchase_claim:{order.id}"}
+    assert all(type(errors[failure]).__name__ in m.last_error or failure in m.last_error for m in mails.values())
+
+    monkeypatch.undo()                                                # SES is back
+    make_due()
+    assert run_mail_retry(shop.runner)["outcomes"] == {"sent": 2}
+    assert len(emails("receipt")) == len(emails("password")) == 1
+
+
+def test_retries_back_off_give_up_and_the_operator_lists_and_resends(shop, ses_sandbox):
+    from lectern_admin import mail_cmd
+
+    ses_sandbox("*@sandbox.example")
+    order, _ = shop.paid(email="late@sandbox.example")
+    receipt_id = f"receipt:{order.id}"
+    waits = []
+    for _ in range(outbox.MAX_ATTEMPTS - 1):
+        make_due()
+        run_mail_retry(shop.runner)
+        mail = outbox_mails()[receipt_id]
+        if mail.next_attempt_at:
+            waits.append(int((datetime.fromisoformat(mail.next_attempt_at)
+                              - datetime.fromisoformat(mail.last_attempt_at)).total_seconds()))
+    assert waits == [120, 240, 480, 960, 1920, 3840]                   # exponential back-off
+    assert (mail.status, int(mail.attempts)) == ("gave_up", outbox.MAX_ATTEMPTS)
+    make_due()
+    assert run_mail_retry(shop.runner)["attempted"] == 0               # given up: only an operator sends it now
+
+    out = io.StringIO()
+    assert mail_cmd.run_failed(argparse.Namespace(all=False), out) == 0
+    listed = out.getvalue()
+    assert f"{receipt_id}  gave_up  to=late@sandbox.example  attempts=8" in listed
+    assert "MessageRejected: Email address is not verified" in listed and "2 mail(s)" in listed
+
+    out = io.StringIO()                                               # still refused: says so, exit 1
+    assert mail_cmd.run_resend(argparse.Namespace(mail_ids=[receipt_id], due=False, all=False), out) == 1
+    assert f"{receipt_id}  gave_up  MessageRejected" in out.getvalue()
+
+    verify_in_ses("late@sandbox.example")
+    out = io.StringIO()
+    assert mail_cmd.run_resend(argparse.Namespace(mail_ids=[], due=False, all=True), out) == 0
+    assert f"{receipt_id}  sent" in out.getvalue() and f"purchase_claim:{order.id}  sent" in out.getvalue()
+    assert len(emails("receipt", "late@sandbox.example")) == 1
+
+    out = io.StringIO()                                               # never twice
+    assert mail_cmd.run_resend(argparse.Namespace(mail_ids=[receipt_id], due=False, all=False), out) == 1
+    assert f"{receipt_id}  already_sent" in out.getvalue()
+    assert mail_cmd.run_resend(argparse.Namespace(mail_ids=["receipt:nope"], due=False, all=False),
+                               io.StringIO()) == 2
+    assert len(emails("receipt", "late@sandbox.example")) == 1
+    out = io.StringIO()
+    mail_cmd.run_failed(argparse.Namespace(all=False), out)
+    assert out.getvalue().strip() == "0 mail(s)"
+
+
+def test_concurrent_senders_send_a_waiting_mail_once(shop, ses_sandbox, atomic_aws_requests):
+    ses_sandbox("*@sandbox.example")
+    order, _ = shop.paid(email="race@sandbox.example")
+    verify_in_ses("race@sandbox.example")
+    make_due()
+    receipt_id = f"receipt:{order.id}"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(lambda _: outbox.resend(receipt_id).outcome, range(4)))
+    assert outcomes.count("sent") == 1 and set(outcomes) <= {"sent", "busy", "already_sent"}
+    assert len(emails("receipt", "race@sandbox.example")) == 1
+
+
+def test_a_claim_link_that_is_not_wanted_any_more_is_not_sent(shop, ses_sandbox, auth_key):
+    from lectern.accounts import tokens
+
+    ses_sandbox("*@sandbox.example")
+    order, _ = shop.paid(email="quick@sandbox.example")
+    # The buyer set a password meanwhile (say, through a link sent by the success page later on).
+    raw = tokens.issue(tokens.CLAIM, order.user_id).raw
+    assert shop.api.post("/auth/claim", body={"token": raw, "password": "Correct-horse-42"})["statusCode"] == 200
+    verify_in_ses("quick@sandbox.example")
+    make_due()
+    assert run_mail_retry(shop.runner)["outcomes"] == {"sent": 1, "obsolete": 1}
+    assert outbox_mails()[f"purchase_claim:{order.id}"].status == "obsolete"
+    assert [m.subject for m in sent_emails("quick@sandbox.example")] == ["Your Lectern receipt"]
+
+
+# ------------------------------------------------------------------ the success page: the claim link again
+
+def resend_claim(api, session_id: str, ip: str = "192.0.2.10") -> dict:
+    return api.post(f"/checkout/{session_id}/resend-claim", source_ip=ip)
+
+
+def claim_links(to: str) -> list[str]:
+    return [m.body.split("/claim?token=", 1)[1].split()[0] for m in sent_emails(to) if "/claim?token=" in m.body]
+
+
+def test_the_success_page_can_ask_for_the_claim_link_again(shop, auth_key):
+    order, session = shop.paid(email="guest@example.com")
+    [first] = claim_links("guest@example.com")
+    response = resend_claim(shop.api, session["id"])
+    assert response["statusCode"] == 202 and response["headers"]["Cache-Control"] == "no-store"
+    assert "email used at checkout" in response["json"]["message"]
+    first_again, second = claim_links("guest@example.com")
+    assert first_again == first
+    # The new link supersedes the first; only the newest works.
+    assert shop.api.post("/auth/claim", body={"token": first, "password": "Correct-horse-42"})["statusCode"] == 400
+    assert shop.api.post("/auth/claim", body={"token": second, "password": "Correct-horse-42"})["statusCode"] == 200
+    # Claimed: the same answer, and no more links.
+    assert resend_claim(shop.api, session["id"])["json"] == response["json"]
+    assert len(claim_links("guest@example.com")) == 2
+
+
+def test_resend_claim_sends_only_for_a_paid_unclaimed_guest_order_and_tells_nothing(shop):
+    from lectern.accounts.users import create_user
+
+    paid_order, paid = shop.paid(email="guest@example.com")
+    pending = shop.checkout(email="pending@example.com")["checkout_session_id"]
+    create_user("member@example.com", password_hash="argon2-hash")
+    _member_order, member = shop.paid(email="member@example.com")
+    answers = [resend_claim(shop.api, session_id) for session_id in
+               (pending, member["id"], "cs_test_unknown_session_0000")]
+    assert {a["statusCode"] for a in answers} == {202} and len({json.dumps(a["json"]) for a in answers}) == 1
+    assert sent_emails("pending@example.com") == [] and claim_links("member@example.com") == []
+    malformed = resend_claim(shop.api, "not-a-session")
+    assert malformed["statusCode"] == 404 and malformed["json"]["error"]["code"] == "not_found"
+
+    # At most three mails an hour to one address, then silently nothing (the same 202)...
+    for _ in range(5):
+        assert resend_claim(shop.api, paid["id"])["json"] == answers[0]["json"]
+    assert len(claim_links("guest@example.com")) == 1 + 3
+    # ...and each client has its share of mail requests, then 429 with Retry-After.
+    for _ in range(20):
+        last = resend_claim(shop.api, "cs_test_unknown_session_0000", ip="192.0.2.99")
+    assert last["statusCode"] == 202
+    blocked = resend_claim(shop.api, paid["id"], ip="192.0.2.99")
+    assert blocked["statusCode"] == 429 and int(blocked["headers"]["Retry-After"]) > 0
+    assert len(claim_links("guest@example.com")) == 4 and paid_order.status == PAID

@@ -113,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the stack's console
+    from lectern_dev import ses_sandbox
+
+    ses_sandbox.install()  # LECTERN_SES_REJECT: this SES refuses those recipients, like SES's sandbox
     try:
         server = make_server(args.host, args.port)
     except OSError as exc:

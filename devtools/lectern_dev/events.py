@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 def http_event(method: str, path: str, *, query: dict[str, str] | None = None, body: Any = None,
                headers: dict[str, str] | None = None, route_key: str | None = None,
-               base64_body: bool = False) -> dict[str, Any]:
+               base64_body: bool = False, source_ip: str = "127.0.0.1") -> dict[str, Any]:
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     if body is not None and not isinstance(body, (str, bytes)):
         body = json.dumps(body)
@@ -37,7 +37,7 @@ def http_event(method: str, path: str, *, query: dict[str, str] | None = None, b
             "stage": "$default", "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "timeEpoch": int(now * 1000),
             "http": {"method": method.upper(), "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": "127.0.0.1", "userAgent": "pytest"},
+                     "sourceIp": source_ip, "userAgent": "pytest"},
         },
         "body": body,
         "isBase64Encoded": base64_body,

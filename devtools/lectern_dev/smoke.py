@@ -225,6 +225,7 @@ class BuiltFunction:
     memory: int
     is_function_url: bool
     source_folder: str
+    is_scheduled: bool = False
     routes: list[tuple[str, str]] = field(default_factory=list)
     samples: list[Path] = field(default_factory=list)
 
@@ -251,7 +252,8 @@ def built_functions(build_dir: Path) -> dict[str, BuiltFunction]:
             layer_dirs=layer_dirs, environment=spec.environment,
             timeout=int(props.get("Timeout", globals_function.get("Timeout", 3))),
             memory=int(props.get("MemorySize", globals_function.get("MemorySize", 128))),
-            is_function_url=spec.has_function_url, routes=spec.http_routes, source_folder=spec.code_dir.name)
+            is_function_url=spec.has_function_url, routes=spec.http_routes, source_folder=spec.code_dir.name,
+            is_scheduled=bool(spec.schedules))
     return functions
 
 
@@ -303,9 +305,28 @@ def samples_for(folder: str) -> list[Path]:
     return sorted(EVENTS_DIR.glob(f"{folder}*.json"))
 
 
-def check_sample(event: dict[str, Any], *, routes: list[tuple[str, str]], function_url: bool) -> list[str]:
+def check_scheduled_sample(event: dict[str, Any]) -> list[str]:
+    """Why `event` is not an EventBridge "Scheduled Event", as a `Schedule` event source sends."""
+    problems = []
+    if event.get("source") != "aws.events" or event.get("detail-type") != "Scheduled Event":
+        problems.append('a scheduled event has source "aws.events" and detail-type "Scheduled Event"')
+    for key in ("id", "time", "account", "region"):
+        if not event.get(key):
+            problems.append(f"no {key}")
+    if not isinstance(event.get("resources"), list) or not event["resources"]:
+        problems.append("no resources (the rule's ARN)")
+    if not isinstance(event.get("detail"), dict):
+        problems.append("no detail object")
+    return problems
+
+
+def check_sample(event: dict[str, Any], *, routes: list[tuple[str, str]], function_url: bool,
+                 scheduled: bool = False) -> list[str]:
     """Why `event` is not an event `sam local invoke` could hand this function ([] if it is):
-    API Gateway HTTP API payload 2.0 for one of its routes, or a function URL event."""
+    API Gateway HTTP API payload 2.0 for one of its routes, a function URL event, or (for a
+    function with a Schedule and no routes) an EventBridge scheduled event."""
+    if scheduled and not routes and not function_url:
+        return check_scheduled_sample(event)
     problems = []
     http = (event.get("requestContext") or {}).get("http") or {}
     if event.get("version") != "2.0":
@@ -488,7 +509,7 @@ def invoke_function(function: BuiltFunction, chain: Chain, secrets: dict[str, st
             process.stdin.write(json.dumps(event) + "\n")
             process.stdin.flush()
             answer = next_answer()
-            outcomes.append(_judge(sample.name, answer))
+            outcomes.append(_judge(sample.name, answer, http=not (function.is_scheduled and not function.routes)))
             if answer and isinstance(answer.get("response"), dict):
                 chain.learn(sample, answer["response"])
         process.stdin.close()
@@ -506,7 +527,7 @@ def invoke_function(function: BuiltFunction, chain: Chain, secrets: dict[str, st
     return init.get("init_ms"), outside, outcomes
 
 
-def _judge(sample: str, answer: dict[str, Any] | None) -> Outcome:
+def _judge(sample: str, answer: dict[str, Any] | None, *, http: bool = True) -> Outcome:
     if answer is None:
         return Outcome(sample, None, 0, "no answer (crashed or timed out)")
     ms = answer.get("ms", 0)
@@ -517,6 +538,9 @@ def _judge(sample: str, answer: dict[str, Any] | None) -> Outcome:
     response = answer.get("response")
     if isinstance(response, dict) and ("errorMessage" in response or "errorType" in response):
         return Outcome(sample, None, ms, f"Lambda error payload: {response}")
+    if not http:  # a scheduled function: any answer that is not an error will do
+        return Outcome(sample, None, ms) if isinstance(response, dict) else Outcome(
+            sample, None, ms, f"not a JSON object: {str(response)[:300]}")
     if not isinstance(response, dict) or not isinstance(response.get("statusCode"), int):
         return Outcome(sample, None, ms, f"not an HTTP answer: {str(response)[:300]}")
     status = response["statusCode"]
@@ -547,7 +571,7 @@ def run(build_dir: Path, *, build: bool, keep_logs: bool) -> int:
             problems.append(f"{function.logical_id}: no sample event (events/{function.source_folder}*.json)")
         for sample in function.samples:
             for problem in check_sample(json.loads(sample.read_text()), routes=function.routes,
-                                        function_url=function.is_function_url):
+                                        function_url=function.is_function_url, scheduled=function.is_scheduled):
                 problems.append(f"{sample.relative_to(ROOT)} ({function.logical_id}): {problem}")
     if problems:
         raise SmokeFailure("sample events:\n  " + "\n  ".join(problems))

@@ -116,7 +116,7 @@ class LocalStack:
 
         self._moto = EmbeddedAws(ip_address=self.host, port=_port("LECTERN_AWS_PORT", DEFAULT_AWS_PORT),
                                         verbose=False)
-        self._moto.start()
+        self._moto.start()  # with LECTERN_SES_REJECT, its SES refuses those recipients like SES's sandbox
         host, port = self._moto.get_host_and_port()
         os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
         self.urls["aws"] = os.environ["AWS_ENDPOINT_URL"]

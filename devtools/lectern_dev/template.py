@@ -56,6 +56,7 @@ class FunctionSpec:
     has_function_url: bool = False
     timeout_seconds: int = 3
     memory_mb: int = 128
+    schedules: list[str] = field(default_factory=list)  # EventBridge schedule expressions, e.g. rate(5 minutes)
 
 
 def _resolve(value: Any, template: dict[str, Any], overrides: dict[str, str]) -> str | None:
@@ -98,5 +99,7 @@ def functions(template: dict[str, Any] | None = None, overrides: dict[str, str] 
         for event in props.get("Events", {}).values():
             if event["Type"] == "HttpApi":
                 spec.http_routes.append((event["Properties"]["Method"].upper(), event["Properties"]["Path"]))
+            elif event["Type"] == "Schedule":
+                spec.schedules.append(event["Properties"]["Schedule"])
         specs[logical_id] = spec
     return specs

@@ -22,7 +22,7 @@ from typing import Any, Callable
 from lectern_dev import template as tpl
 
 WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
-DEFAULT_WORKERS_PER_FUNCTION = 4
+DEFAULT_WORKERS_PER_FUNCTION = 2
 INIT_TIMEOUT_SECONDS = 30
 # Values a function reads from Secrets Manager when deployed: never handed to a worker directly.
 SECRET_VARIABLES = frozenset({"AUTH_SIGNING_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET",
@@ -75,7 +75,10 @@ class Worker:
             cwd=spec.code_dir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None)
         started(self)  # known to its pool from now on, so stopping the stack can end it mid-init
         self._buffer = b""
-        message = self._read(INIT_TIMEOUT_SECONDS)
+        try:
+            message = self._read(INIT_TIMEOUT_SECONDS)
+        except EOFError:
+            message = None
         if message is None or "ready" not in message:
             self.kill()
             detail = (message or {}).get("init_error", {}).get("errorMessage", "no answer")
@@ -86,7 +89,7 @@ class Worker:
         return self.process.poll() is None
 
     def _read(self, timeout: float) -> dict | None:
-        """The next protocol line, or None on timeout or exit."""
+        """The next protocol line; None on timeout; EOFError when the worker exited."""
         deadline = time.monotonic() + timeout
         fd = self.process.stdout.fileno()
         while b"\n" not in self._buffer:
@@ -98,7 +101,7 @@ class Worker:
                 return None
             chunk = os.read(fd, 1 << 16)
             if not chunk:
-                return None
+                raise EOFError
             self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
         return json.loads(line)
@@ -112,12 +115,13 @@ class Worker:
         except (BrokenPipeError, OSError) as exc:
             self.kill()
             raise WorkerDied(f"{self.spec.logical_id} worker exited") from exc
-        message = self._read(timeout)
-        if message is None:
-            exited = not self.alive()
+        try:
+            message = self._read(timeout)
+        except EOFError:
             self.kill()
-            if exited:
-                return {"errorMessage": "Runtime exited", "errorType": "Runtime.ExitError"}
+            return {"errorMessage": "Runtime exited", "errorType": "Runtime.ExitError"}
+        if message is None:
+            self.kill()
             return timeout_error(timeout)
         return message["response"]
 

@@ -1,4 +1,6 @@
-"""Auth function: /auth/* (register, login, refresh, logout, verify, forgot, reset, claim).
+"""Auth function: /auth/* (register, login, refresh, logout, verify, forgot, reset, claim),
+and POST /checkout/{checkout_session_id}/resend-claim (a guest buyer's claim link again: it is
+an account email, so it is sent from here, the function that already writes tokens and mails).
 
 Thin handler: the pydantic models below are the wire contract (and the
 OpenAPI); lectern.accounts.service does the work.
@@ -6,7 +8,7 @@ OpenAPI); lectern.accounts.service does the work.
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -68,15 +70,26 @@ class ForgotPasswordAccepted(BaseModel):
     message: str
 
 
+class ClaimLinkAccepted(BaseModel):
+    message: str
+
+
 _TAGS = ["Accounts"]
 
 
+def _client() -> str | None:
+    """The caller's IP as API Gateway saw it (never a header the caller could write)."""
+    return app.current_event.request_context.http.source_ip
+
+
 @app.post("/auth/register", status_code=201, summary="Create an account and send a verification email",
-          tags=_TAGS, responses=api_responses(201, TokenResponse, 400, 409, 503, description="Signed up and in"))
+          tags=_TAGS, responses=api_responses(201, TokenResponse, 400, 409, 429, 503, description="Signed up and in"))
 def register(body: Annotated[RegisterRequest, Body()]) -> TokenResponse:
     """409 `email_taken` when the email has an account; if that account came from a guest
-    purchase and has no password yet, a fresh claim link is emailed to it instead."""
-    return TokenResponse.model_validate(service.register(body.name, body.email, body.password))
+    purchase and has no password yet, a fresh claim link is emailed to it instead (at most a
+    few per hour per address). 429 `rate_limited` (with `Retry-After`) when this client asked
+    for too many emails."""
+    return TokenResponse.model_validate(service.register(body.name, body.email, body.password, _client()))
 
 
 @app.post("/auth/login", summary="Sign in with email and password", tags=_TAGS,
@@ -110,10 +123,13 @@ def verify_email(body: Annotated[EmailedTokenRequest, Body()]) -> UserEnvelope:
 
 
 @app.post("/auth/password/forgot", status_code=202, summary="Email a password-reset link", tags=_TAGS,
-          responses=api_responses(202, ForgotPasswordAccepted, 400, 503, description="Accepted (always)"))
+          responses=api_responses(202, ForgotPasswordAccepted, 400, 429, 503, description="Accepted"))
 def forgot_password(body: Annotated[ForgotPasswordRequest, Body()]) -> ForgotPasswordAccepted:
-    """Always 202: whether the email has an account is not revealed."""
-    service.forgot_password(body.email)
+    """202, whether or not the email has an account (not revealed, not even by the time taken).
+    At most a few mails per hour go to one address; beyond that the answer is the same and
+    nothing is sent. Each new link supersedes the previous one. 429 `rate_limited` (with
+    `Retry-After`) when this client asked for too many emails."""
+    service.forgot_password(body.email, _client())
     return ForgotPasswordAccepted(
         message="If an account exists for this email, a link to reset the password is on its way.")
 
@@ -132,6 +148,19 @@ def claim(body: Annotated[ClaimRequest, Body()]) -> TokenResponse:
     """Sets the first password and verifies the email; the purchases are already in the library.
     400 for an unknown or used token, 410 expired, 409 `conflict` if the account already has a password."""
     return TokenResponse.model_validate(service.claim(body.token, body.password, body.name))
+
+
+@app.post("/checkout/<checkout_session_id>/resend-claim", status_code=202, tags=["Checkout"],
+          summary="Email a guest buyer's claim link again",
+          responses=api_responses(202, ClaimLinkAccepted, 404, 429, 503, description="Accepted"))
+def resend_claim(checkout_session_id: Annotated[str, Path(max_length=255)]) -> ClaimLinkAccepted:
+    """For the success page: if this paid purchase created an account that has no password yet,
+    a fresh link to set it (superseding the last) goes to the email used at checkout, and only
+    there. The answer is the same 202 whatever the case; 404 for a malformed session id; 429
+    `rate_limited` (with `Retry-After`) when this client asked for too many emails."""
+    service.resend_claim(checkout_session_id, _client())
+    return ClaimLinkAccepted(message="If this purchase has an account waiting for a password, a new link "
+                                     "is on its way to the email used at checkout.")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

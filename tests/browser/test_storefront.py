@@ -335,3 +335,33 @@ def test_keyboard_only_purchase_with_a_promotion_code(browser, stack):
     browser.wait_ready("/checkout/success")
     browser.wait_for("[role=status]", "Payment received")
     stack.wait_for_email(email, "password")
+
+
+def test_a_guest_asks_for_the_claim_link_again_from_the_success_page(browser, stack):
+    email = unique_email("again")
+    checkout = requests.post(f"{stack.api}/checkout", json={"course_slug": SQL, "email": email}, timeout=30)
+    assert checkout.status_code == 201, checkout.text
+    session_id = checkout.json()["checkout_session_id"]
+    paid = requests.post(checkout.json()["checkout_url"], data={"action": "pay"}, allow_redirects=False, timeout=30)
+    assert paid.status_code == 303, paid.text
+    first = stack.link_in(stack.wait_for_email(email, "password"), "/claim")
+
+    browser.open(f"/checkout/success?session_id={session_id}")
+    browser.wait_for("[role=status]", "Payment received")
+    browser.click_button("Email me the link again")
+    browser.wait_text("a new link is on its way to the email you used at checkout")
+    assert browser.wait_for("#resend-claim").get_attribute("disabled")  # a pause before the next click
+    browser.audit()
+
+    # A second link went to the checkout's address; it supersedes the first.
+    def claim_links() -> list[str]:
+        messages = requests.get(stack.mailbox_json, timeout=10).json()["messages"]
+        return [stack.link_in(m, "/claim") for m in messages if email in m["to"] and "/claim?token=" in m["body"]]
+
+    browser.wait(lambda _d: len(claim_links()) == 2, "no second claim link")
+    newest = claim_links()[0]
+    assert newest != first
+    for link, status in ((first, 400), (newest, 200)):
+        token = requests.utils.unquote(link.split("token=", 1)[1])
+        claimed = requests.post(f"{stack.api}/auth/claim", json={"token": token, "password": PASSWORD}, timeout=30)
+        assert claimed.status_code == status, claimed.text

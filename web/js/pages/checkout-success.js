@@ -1,7 +1,10 @@
 // "/checkout/success?session_id=…": Stripe sends the buyer here after paying. Access is
 // granted by the webhook, so this page polls GET /checkout/{id} until the order is paid
 // or failed (every 1.5 s for two minutes, then every 10 s: bank debits take days).
-import { get } from "../api.js";
+// A guest who paid can ask for the claim link again (POST /checkout/{id}/resend-claim): the
+// answer is the same whatever the account's state, and the link only ever goes to the email
+// used at checkout.
+import { get, post } from "../api.js";
 import * as session from "../session.js";
 import { h, learnUrl, pageHeading, pageNotice, render, setMeta, setStatus, statusRegion } from "../ui.js";
 
@@ -9,6 +12,7 @@ const FAST_MS = 1500;
 const FAST_FOR_MS = 2 * 60 * 1000;
 const SLOW_MS = 10000;
 const GIVE_UP_MS = 60 * 60 * 1000;
+const RESEND_PAUSE_MS = 30 * 1000; // between two "send the link again" clicks
 
 export default async function checkoutSuccess({ query }) {
   setMeta({ title: "Your order" });
@@ -92,9 +96,33 @@ export default async function checkoutSuccess({ query }) {
         h("h2", {}, "Next: check your email"),
         h("p", {}, "We sent your receipt and a link to set your password. Open that link to start watching. ",
           "The email can take a minute; look in your spam folder too."),
+        resendClaim(),
         h("p", {}, "Bought with the email of an account you already have? ", h("a", { href: "/login?next=/library" },
           "Sign in"), " and the course is in your library."),
       ], "success");
+  }
+
+  // "No email?": a fresh link (the older ones stop working), to the checkout's email only.
+  function resendClaim() {
+    const result = statusRegion();
+    const button = h("button", { type: "button", class: "button button--secondary", id: "resend-claim" },
+      "Email me the link again");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      setStatus(result, "Sending…");
+      let pause = RESEND_PAUSE_MS;
+      try {
+        await post(`/checkout/${encodeURIComponent(sessionId)}/resend-claim`, undefined, { auth: "none" });
+        setStatus(result, "If your account still needs a password, a new link is on its way to the email you " +
+          "used at checkout. Only the newest link works.", "success");
+      } catch (error) {
+        setStatus(result, error.message, "error"); // e.g. 429: too many emails asked for; try later
+        if (error.status === 429) pause = 5 * 60 * 1000;
+      }
+      setTimeout(() => { button.disabled = false; }, pause);
+    });
+    return h("div", { class: "checkout-result__resend" }, h("p", {}, "No email after a few minutes?"), button,
+      result);
   }
 
   function showFailed(order) {

@@ -1,57 +1,25 @@
-"""Account use cases behind /auth/*: register, login, verify, forgot, reset, claim.
+"""Account use cases behind /auth/*: register, login, verify, forgot, reset, claim,
+and sending a guest buyer's claim link again.
 
 Each returns what the route answers (a TokenResponse or a user view) or
 raises an lectern.api.errors exception. Sessions (access + refresh tokens)
-live in lectern.accounts.sessions; emailed tokens in lectern.accounts.tokens.
+live in lectern.accounts.sessions; emailed tokens in lectern.accounts.tokens;
+the emails themselves in lectern.accounts.mails. The routes that make Lectern
+send mail count each request against the caller's limit (`client`, its IP).
 """
-from urllib.parse import quote
+import re
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from lectern import config
-from lectern.accounts import passwords, sessions, throttle, tokens
+from lectern.accounts import mails, passwords, sessions, throttle, tokens
 from lectern.accounts.users import EmailAlreadyRegistered, create_user, get_user, user_id_for_email
-from lectern.api.errors import BadRequest, Conflict, EmailTaken, InvalidCredentials, TokenExpired
+from lectern.api.errors import BadRequest, Conflict, EmailTaken, InvalidCredentials, NotFound, TokenExpired
 from lectern.clock import iso
+from lectern.models.orders import PAID, CheckoutSessionRef, Order
 from lectern.models.users import OneTimeToken, User, normalize_email
-from lectern.notifications import email
 from lectern.observability import logger
 
 _LINK_INVALID = "This link is not valid or has already been used."
-
-
-# ------------------------------------------------------------------ emails
-def _link(path: str, raw_token: str) -> str:
-    return f"{config.frontend_url()}{path}?token={quote(raw_token, safe='')}"
-
-
-def _send(to: str, subject: str, text: str) -> None:
-    # The account change already happened; a mail outage must not turn it into a 500.
-    try:
-        email.send(email.Message(to=to, subject=subject, text=text))
-    except Exception:  # noqa: BLE001 - logged, and the user can ask again (forgot / register)
-        logger.exception("Sending email failed", extra={"subject": subject})
-
-
-def send_verification(user: User) -> None:
-    issued = tokens.issue(tokens.VERIFY_EMAIL, user.id)
-    _send(user.email, "Confirm your email address",
-          f"Confirm your Lectern email address:\n\n{_link('/verify-email', issued.raw)}\n\n"
-          f"The link works once and expires at {issued.expires_at}.")
-
-
-def send_claim(user: User, order_id: str | None = None) -> None:
-    issued = tokens.issue(tokens.CLAIM, user.id, order_id=order_id)
-    _send(user.email, "Set a password for your Lectern account",
-          "Your purchases are waiting in your Lectern library. Choose a password to open it:\n\n"
-          f"{_link('/claim', issued.raw)}\n\nThe link works once and expires at {issued.expires_at}.")
-
-
-def send_reset(user: User) -> None:
-    issued = tokens.issue(tokens.RESET_PASSWORD, user.id)
-    _send(user.email, "Reset your Lectern password",
-          f"Someone (hopefully you) asked to reset your password:\n\n{_link('/reset-password', issued.raw)}\n\n"
-          f"The link works once and expires at {issued.expires_at}. If it was not you, ignore this email.")
 
 
 # ------------------------------------------------------------------ emailed tokens
@@ -85,13 +53,14 @@ def _verified(now: str) -> list:
 
 def _user_of(token: OneTimeToken) -> User:
     user = get_user(token.user_id)
-    if user is None:
+    if user is None or not tokens.is_current(token, user):  # a newer link of this kind was sent since
         raise BadRequest(_LINK_INVALID)
     return user
 
 
 # ------------------------------------------------------------------ use cases
-def register(name: str, email_address: str, password: str) -> dict:
+def register(name: str, email_address: str, password: str, client: str | None = None) -> dict:
+    throttle.check_mail_request(client)
     email_address = normalize_email(email_address)
     passwords.check_policy(password, email_address)
     try:
@@ -100,9 +69,9 @@ def register(name: str, email_address: str, password: str) -> dict:
         owner = get_user(exc.user_id)
         if owner is not None and owner.password_hash is None:
             # Bought as a guest: the safe way in is the claim link, sent to the address itself.
-            send_claim(owner)
+            mails.send_claim(owner)
         raise EmailTaken() from None
-    send_verification(user)
+    mails.send_verification(user)
     return sessions.start(user)
 
 
@@ -129,12 +98,17 @@ def verify_email(raw: str) -> dict:
     return {"user": sessions.user_view(user)}
 
 
-def forgot_password(email_address: str) -> None:
-    """Always succeeds (202) so the answer does not tell whether the email has an account."""
-    user_id = user_id_for_email(normalize_email(email_address))
-    user = get_user(user_id) if user_id else None
-    if user is not None:
-        send_reset(user)
+def forgot_password(email_address: str, client: str | None = None) -> None:
+    """Always succeeds (202) so the answer does not tell whether the email has an account, and
+    does the same work, request for request, either way (no timing oracle): the same two
+    counters, the same two reads (the second one a miss for an unknown address), the same token
+    transaction and the same SES request (mails.send_reset)."""
+    throttle.check_mail_request(client)
+    email_address = normalize_email(email_address)
+    if not throttle.allow_mail_to(email_address):
+        return  # this address had its share of mails for now: nothing more, and the same answer
+    user_id = user_id_for_email(email_address)
+    mails.send_reset(get_user(user_id or tokens.DECOY_USER_ID))
 
 
 def reset_password(raw: str, password: str) -> dict:
@@ -166,3 +140,28 @@ def claim(raw: str, password: str, name: str | None = None) -> dict:
             raise Conflict("This account already has a password; sign in or reset the password.") from None
         raise
     return sessions.start(user)
+
+
+# Stripe's Checkout Session ids (the same shape GET /checkout/{id} accepts).
+_SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
+
+
+def resend_claim(checkout_session_id: str, client: str | None = None) -> None:
+    """The success page's "send the link again": a fresh claim link (superseding the last) for
+    the account a paid guest purchase created, to that account's address, while it has no
+    password. Whatever the case, the answer is the same 202: it tells nothing about the
+    account. A malformed id is the 404 GET /checkout/{id} gives it."""
+    if not _SESSION_ID.match(checkout_session_id):
+        raise NotFound("No such checkout session.")
+    throttle.check_mail_request(client)
+    try:
+        ref = CheckoutSessionRef.get(*CheckoutSessionRef.key(checkout_session_id))
+        order = Order.get(*Order.key(ref.order_id), consistent_read=True)
+    except DoesNotExist:
+        return
+    if order.status != PAID or not order.user_id:
+        return  # not paid, or not fulfilled yet: the webhook sends the first link
+    user = get_user(order.user_id)
+    if user is None or user.password_hash is not None or user.email != normalize_email(order.email):
+        return  # claimed already (sign in instead), or not this order's address
+    mails.send_claim(user)

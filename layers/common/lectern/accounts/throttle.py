@@ -1,16 +1,20 @@
-"""Login throttling per email: at most MAX_FAILURES wrong passwords per window.
+"""Login throttling per email (at most MAX_FAILURES wrong passwords per window), and the
+limits on mail that clients can ask for (per address and per client, below).
 
 The counter is one LoginThrottle item per email whose TTL ends the window.
 Failures are counted with an atomic `ADD` (never read-modify-write), so
 concurrent guesses cannot undercount. It counts per email whether or not an
 account exists, so the 429 says nothing about which emails are registered.
 """
+import hashlib
+import ipaddress
 import time
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from lectern import config
 from lectern.api.errors import RateLimited
-from lectern.models.users import LoginThrottle
+from lectern.models.users import LoginThrottle, RateCounter, normalize_email
 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 15 * 60
@@ -60,3 +64,83 @@ def record_failure(email: str) -> None:
 def clear(email: str) -> None:
     """A successful sign-in ends the window (only the account owner can cause this)."""
     LoginThrottle(*LoginThrottle.key(email)).delete()
+
+
+# ------------------------------------------------------------------ mail limits
+# Asking for mail (forgot-password, a claim link) is limited twice, over fixed windows:
+# - per address: at most mails_per_address() mails to one address; beyond that the request is answered
+#   exactly as before (202 / 409) and nothing is sent, so an inbox cannot be flooded and the answer
+#   says nothing about the address. Counted whether or not the address has an account.
+# - per client (the caller's IP; an IPv6 /64, which one subscriber usually holds whole): at most
+#   mail_requests_per_client() requests, then 429 with Retry-After, so one client cannot spray
+#   addresses. Both limits can be raised with MAIL_LIMIT_PER_ADDRESS / MAIL_LIMIT_PER_CLIENT
+#   (the shared local test stack does: every test there calls from 127.0.0.1).
+ADDRESS_WINDOW_SECONDS = 60 * 60
+CLIENT_WINDOW_SECONDS = 15 * 60
+
+
+def _limit(variable: str, default: int) -> int:
+    try:
+        return max(int(config.env(variable, str(default))), 0)
+    except ValueError:
+        return default
+
+
+def mails_per_address() -> int:
+    return _limit("MAIL_LIMIT_PER_ADDRESS", 3)
+
+
+def mail_requests_per_client() -> int:
+    return _limit("MAIL_LIMIT_PER_CLIENT", 20)
+
+
+def _count(scope: str, subject: str, window_seconds: int) -> tuple[int, int]:
+    """Count one hit in the subject's current window (opening one when there is none, or when
+    the last has ended): (hits in the window, its end, epoch seconds). One UpdateItem as a rule."""
+    now = int(time.time())
+    window_end = now + window_seconds
+    item = RateCounter(*RateCounter.key(scope, subject))
+    for _ in range(2):
+        try:
+            item.update(actions=[RateCounter.hits.add(1),
+                                 RateCounter.expires_at_epoch.set(RateCounter.expires_at_epoch | window_end)],
+                        condition=RateCounter.pk.does_not_exist() | (RateCounter.expires_at_epoch > now))
+            return int(item.hits), int(item.expires_at_epoch)
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
+        try:
+            item.update(actions=[RateCounter.hits.set(1), RateCounter.expires_at_epoch.set(window_end)],
+                        condition=RateCounter.expires_at_epoch <= now)
+            return 1, window_end
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
+    return 1, window_end  # two windows raced twice: count this hit as a fresh window's first
+
+
+def client_key(source_ip: str | None) -> str:
+    """The client an IP address stands for: itself for IPv4, its /64 for IPv6."""
+    try:
+        address = ipaddress.ip_address((source_ip or "").strip())
+    except ValueError:
+        return "unknown"
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address) + "/64"
+    return str(address)
+
+
+def check_mail_request(source_ip: str | None) -> None:
+    """Count a mail-sending request from this client; 429 with Retry-After beyond the limit."""
+    hits, window_end = _count("client", client_key(source_ip), CLIENT_WINDOW_SECONDS)
+    if hits > mail_requests_per_client():
+        raise RateLimited("Too many emails were requested from your network; try again later.",
+                          headers={"Retry-After": str(max(window_end - int(time.time()), 1))})
+
+
+def allow_mail_to(address: str) -> bool:
+    """Count a mail to `address`; False once the address has had its share for this window.
+    The key is the address's SHA-256: the table holds no addresses of people without accounts."""
+    digest = hashlib.sha256(normalize_email(address).encode()).hexdigest()
+    hits, _ = _count("address", digest, ADDRESS_WINDOW_SECONDS)
+    return hits <= mails_per_address()

@@ -3,16 +3,24 @@
 The raw token goes to the user once; only its SHA-256 is stored. Using a
 token is a conditional update (`used_at` must not exist and it must not have
 expired), so a token works exactly once even under concurrent use.
+
+Emailed tokens (claim, verify, reset) have one live token per user and purpose:
+issuing one records its hash on the user (`<purpose>_token_hash`, in the same
+transaction as the token), and using one checks, in the same transaction as
+marking it used, that it is still the recorded one. So a new link supersedes
+every earlier one, and asking ten times leaves one working link, not ten.
 """
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.attributes import Attribute
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from lectern.clock import iso, utcnow
-from lectern.models.users import OneTimeToken
+from lectern.models.base import condition_failed, transaction
+from lectern.models.users import OneTimeToken, User
 
 CLAIM, VERIFY_EMAIL, RESET_PASSWORD, REFRESH = "claim", "verify_email", "reset_password", "refresh"
 LIFETIMES = {
@@ -21,6 +29,14 @@ LIFETIMES = {
     RESET_PASSWORD: timedelta(hours=1),
     REFRESH: timedelta(days=30),
 }
+# Emailed purposes: one live token per user (refresh tokens: one per session, so not these).
+_CURRENT: dict[str, Attribute] = {
+    CLAIM: User.claim_token_hash,
+    VERIFY_EMAIL: User.verify_email_token_hash,
+    RESET_PASSWORD: User.reset_password_token_hash,
+}
+# Never a real user id (ULIDs carry their creation time): the "user" of a decoy token.
+DECOY_USER_ID = "0" * 26
 
 
 def hash_token(raw: str) -> str:
@@ -38,11 +54,46 @@ def issue(purpose: str, user_id: str, *, order_id: str | None = None, family_id:
     raw = secrets.token_urlsafe(32)
     now = utcnow()
     expires = now + (lifetime or LIFETIMES[purpose])
-    pk, sk = OneTimeToken.key(hash_token(raw))
-    OneTimeToken(pk, sk, purpose=purpose, user_id=user_id, order_id=order_id, family_id=family_id,
-                 created_at=iso(now), expires_at=iso(expires),
-                 expires_at_epoch=int(expires.timestamp()) + 86400).save(condition=OneTimeToken.pk.does_not_exist())
+    token_hash = hash_token(raw)
+    token = OneTimeToken(*OneTimeToken.key(token_hash), purpose=purpose, user_id=user_id, order_id=order_id,
+                         family_id=family_id, created_at=iso(now), expires_at=iso(expires),
+                         expires_at_epoch=int(expires.timestamp()) + 86400)
+    current = _CURRENT.get(purpose)
+    if current is None:
+        token.save(condition=OneTimeToken.pk.does_not_exist())
+        return IssuedToken(raw=raw, expires_at=iso(expires))
+    try:
+        with transaction() as write:
+            write.save(token, condition=OneTimeToken.pk.does_not_exist())
+            write.update(User(*User.key(user_id)), actions=[current.set(token_hash)], condition=User.pk.exists())
+    except TransactWriteError as exc:
+        if condition_failed(exc):
+            raise NoSuchUser(user_id) from None
+        raise
     return IssuedToken(raw=raw, expires_at=iso(expires))
+
+
+def issue_decoy(purpose: str) -> IssuedToken:
+    """The work of `issue` for an address without an account (forgot-password): the same token,
+    hash and transaction, which its condition cancels, so nothing is stored and the link is dead."""
+    try:
+        issue(purpose, DECOY_USER_ID)
+    except NoSuchUser:
+        pass
+    return IssuedToken(raw=secrets.token_urlsafe(32), expires_at=iso(utcnow() + LIFETIMES[purpose]))
+
+
+def is_current(token: OneTimeToken, user: User) -> bool:
+    """False when a newer token of the same purpose was issued to the user since."""
+    current = _CURRENT.get(token.purpose)
+    if current is None:
+        return True
+    recorded = getattr(user, current.attr_name)
+    return recorded is None or recorded == token.pk.removeprefix("TOKEN#")
+
+
+class NoSuchUser(Exception):
+    """An emailed token for a user that does not exist: not stored."""
 
 
 class TokenInvalid(Exception):
@@ -71,11 +122,26 @@ def use(token: OneTimeToken, purpose: str) -> OneTimeToken:
     now = iso()
     if token.expires_at <= now:
         raise TokenExpired()
+    unused = OneTimeToken.used_at.does_not_exist() & (OneTimeToken.expires_at > now)
+    current = _CURRENT.get(purpose)
+    if current is None:
+        try:
+            token.update(actions=[OneTimeToken.used_at.set(now)], condition=unused)
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise TokenInvalid() from None  # someone used it a moment ago
+            raise
+        return token
+    token_hash = token.pk.removeprefix("TOKEN#")
     try:
-        token.update(actions=[OneTimeToken.used_at.set(now)],
-                     condition=OneTimeToken.used_at.does_not_exist() & (OneTimeToken.expires_at > now))
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise TokenInvalid() from None  # someone used it a moment ago
+        with transaction() as write:
+            write.update(token, actions=[OneTimeToken.used_at.set(now)], condition=unused)
+            # Still the user's live token of this purpose (tokens issued before this rule have none recorded).
+            write.condition_check(User, *User.key(token.user_id),
+                                  condition=current.does_not_exist() | (current == token_hash))
+    except TransactWriteError as exc:
+        if condition_failed(exc):
+            raise TokenInvalid() from None  # used a moment ago, or superseded by a newer link
         raise
+    token.used_at = now
     return token

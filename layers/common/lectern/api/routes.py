@@ -25,6 +25,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/resources/{resource_id}/download": ("GET",),
     "/checkout": ("POST",),
     "/checkout/{checkout_session_id}": ("GET",),
+    "/checkout/{checkout_session_id}/resend-claim": ("POST",),
 }
 
 _COMPILED = [(re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "$"), methods)

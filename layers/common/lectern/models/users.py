@@ -5,6 +5,8 @@
 - one-time token:  pk = TOKEN#<sha256>,   sk = TOKEN   (claim, verify, reset, refresh; only the hash is stored)
 - login throttle:  pk = THROTTLE#<email>, sk = LOGIN   (expires through `expires_at_epoch`, the table's TTL)
 - refresh family:  pk = USER#<id>,       sk = FAMILY#<family id> (one per sign-in; TTL pushed on rotation)
+- rate counter:    pk = RATE#<scope>#<subject>, sk = WINDOW (mails per address / requests per client; TTL)
+- outbox mail:     pk = OUTBOX,           sk = MAIL#<kind>:<ref> (a mail SES did not take, until it is sent)
 """
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 
@@ -29,6 +31,10 @@ class User(KeyedModel):
     created_via = UnicodeAttribute(default="register")  # register | guest_checkout | operator
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    # The hash of the one live emailed token per purpose: issuing a new one supersedes the last.
+    claim_token_hash = UnicodeAttribute(null=True)
+    verify_email_token_hash = UnicodeAttribute(null=True)
+    reset_password_token_hash = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(user_id: str) -> tuple[str, str]:
@@ -90,3 +96,50 @@ class RefreshFamily(KeyedModel):
     @staticmethod
     def key(user_id: str, family_id: str) -> tuple[str, str]:
         return f"USER#{user_id}", f"FAMILY#{family_id}"
+
+
+class RateCounter(KeyedModel):
+    """Hits within a window (mails sent to one address, mail requests from one client), counted
+    with an atomic ADD; the window ends at `expires_at_epoch` (also the table's TTL)."""
+
+    Meta = _META
+
+    hits = NumberAttribute(default=0)
+    expires_at_epoch = NumberAttribute()
+
+    @staticmethod
+    def key(scope: str, subject: str) -> tuple[str, str]:
+        return f"RATE#{scope}#{subject}", "WINDOW"
+
+
+OUTBOX_PK = "OUTBOX"
+
+
+class OutboxMail(KeyedModel):
+    """A mail SES did not take (refused, throttled, unreachable), kept until it is sent.
+
+    The message itself is not stored (claim and reset links carry tokens, which are stored only
+    hashed): `kind` and `ref` (an order or user id) say what to rebuild. One partition holds them
+    all: failed mails are few, and the retry and the operator list them with one Query."""
+
+    Meta = _META
+
+    id = UnicodeAttribute()                          # "<kind>:<ref>", what operators type
+    kind = UnicodeAttribute()                        # receipt | purchase_claim | claim | verify_email | reset_password
+    ref = UnicodeAttribute()                         # order id (receipt, purchase_claim) or user id
+    to = UnicodeAttribute()
+    user_id = UnicodeAttribute(null=True)
+    order_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()                      # pending | sending | sent | gave_up | obsolete
+    attempts = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    last_attempt_at = UnicodeAttribute(null=True)
+    next_attempt_at = UnicodeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    sent_at = UnicodeAttribute(null=True)
+    lease_until = NumberAttribute(null=True)         # epoch seconds: one sender at a time
+    expires_at_epoch = NumberAttribute(null=True)    # TTL, once sent or obsolete
+
+    @staticmethod
+    def key(mail_id: str) -> tuple[str, str]:
+        return OUTBOX_PK, f"MAIL#{mail_id}"

@@ -2,13 +2,22 @@
 
 The sender address comes from EMAIL_FROM (a verified SES identity). In the
 local stack SES is moto's, and the dev mailbox page shows what was sent.
+
+What a failed send does is the caller's choice; lectern.notifications.outbox
+records it for a retry, so no mail outage ever blocks what the mail is about.
 """
 from dataclasses import dataclass
 from functools import lru_cache
 
 import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from lectern import config
+
+# How a send fails: SES answered an error (MessageRejected in the sandbox, Throttling, ...), or
+# could not be reached or answered too late (connection errors and timeouts are BotoCoreErrors).
+SEND_FAILURES = (ClientError, BotoCoreError)
 
 
 @dataclass(frozen=True)
@@ -21,7 +30,9 @@ class Message:
 
 @lru_cache(maxsize=1)
 def _ses():
-    return boto3.client("ses", region_name=config.region())
+    # Fail within a Lambda's time budget (boto3 waits 60 s by default); the outbox retries later.
+    return boto3.client("ses", region_name=config.region(), config=Config(
+        connect_timeout=2, read_timeout=4, retries={"max_attempts": 2, "mode": "standard"}))
 
 
 def sender() -> str:

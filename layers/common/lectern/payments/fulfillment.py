@@ -27,9 +27,9 @@ from lectern.models.orders import (
     load_order_with_items, order_pk,
 )
 from lectern.models.users import User
-from lectern.notifications import email
+from lectern.notifications import email, outbox
 from lectern.observability import logger
-from lectern.payments import receipts, stripe_gateway
+from lectern.payments import purchase_mails, receipts, stripe_gateway
 
 # Checkout's payment_status values that mean "the money is in" (a 100 % discount needs no payment).
 _PAID_STATUSES = {"paid", "no_payment_required"}
@@ -159,9 +159,10 @@ def fulfill_checkout(session_id: str, *, actor: str) -> str:
         for item in items:
             entitlements.grant(user.id, item.course_id, item.course_slug, reason="purchase", actor=actor,
                                order_id=order.id, require_paid_order=True)
-    _send_once(order, Order.receipt_sent_at, lambda: receipts.receipt(order, items))
+    _send_once(order, Order.receipt_sent_at, purchase_mails.RECEIPT, lambda: receipts.receipt(order, items))
     if user.password_hash is None:  # a guest account: send the link that sets its password
-        _send_once(order, Order.claim_sent_at, lambda: _claim_message(order, items, user))
+        _send_once(order, Order.claim_sent_at, purchase_mails.PURCHASE_CLAIM,
+                   lambda: _claim_message(order, items, user))
     return "fulfilled" if changed else "already_fulfilled"
 
 
@@ -222,8 +223,11 @@ def _claim_message(order: Order, items: list[OrderItem], user: User):
     return receipts.claim(order, items, token.raw, token.expires_at)
 
 
-def _send_once(order: Order, stamp: Attribute, build: Callable[[], email.Message]) -> bool:
-    """Claim the stamp, then send; if claiming or sending fails, release it so a retry sends."""
+def _send_once(order: Order, stamp: Attribute, kind: str, build: Callable[[], email.Message]) -> bool:
+    """Claim the stamp, then hand the mail over: sent, or, if SES does not take it, recorded in
+    the outbox, whose retry sends it (the stamp stays: the outbox is its only sender now). Email
+    never fails a fulfillment. If claiming, building or recording fails, the stamp is released
+    and the error raised, so Stripe's redelivery sends it."""
     now = iso()
     try:
         order.update(actions=[stamp.set(now)], condition=stamp.does_not_exist())
@@ -233,7 +237,7 @@ def _send_once(order: Order, stamp: Attribute, build: Callable[[], email.Message
         _release(order, stamp, now)  # the write may have landed with its answer lost
         raise
     try:
-        email.send(build())
+        outbox.deliver(kind, order.id, build(), user_id=order.user_id, order_id=order.id)
     except Exception:
         _release(order, stamp, now)
         raise
