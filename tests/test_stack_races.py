@@ -80,3 +80,19 @@ def test_one_completed_event_delivered_at_once_grants_and_mails_once(client, loc
     subjects = [m["subject"].lower() for m in client.mail_to(email)]
     assert sum("receipt" in s for s in subjects) == 1, subjects
     assert len(client.wait_for_mail(email, "/claim")) == 1
+
+
+def test_guesses_at_once_get_no_more_than_the_allowed_wrong_passwords(client):
+    """Each attempt is counted before its password is checked: parallel guesses cannot all pass a
+    check made before any was counted (found by running the stack concurrently)."""
+    from lectern.accounts.throttle import MAX_FAILURES
+
+    email = unique_email("race-guess")
+    post(client, "/auth/register", {"name": "G", "email": email, "password": PASSWORD})
+    guesses = MAX_FAILURES + 5
+    statuses = together(guesses, lambda i: post(
+        client, "/auth/login", {"email": email, "password": f"wrong guess {i}"}).status_code)
+    assert statuses.count(401) <= MAX_FAILURES, statuses
+    assert set(statuses) <= {401, 429} and 429 in statuses
+    # The owner is locked out for the window too (as before): the 429 says nothing about the account.
+    assert post(client, "/auth/login", {"email": email, "password": PASSWORD}).status_code == 429

@@ -77,12 +77,11 @@ def register(name: str, email_address: str, password: str, client: str | None = 
 
 def login(email_address: str, password: str) -> dict:
     email_address = normalize_email(email_address)
-    throttle.check(email_address)
+    throttle.take_attempt(email_address)
     user_id = user_id_for_email(email_address)
     user = get_user(user_id) if user_id else None
     # verify_password checks a dummy hash when there is no user or no password: same time, same answer.
     if not passwords.verify_password(user.password_hash if user else None, password):
-        throttle.record_failure(email_address)
         raise InvalidCredentials()
     throttle.clear(email_address)
     if passwords.needs_rehash(user.password_hash):

@@ -2,15 +2,16 @@
 limits on mail that clients can ask for (per address and per client, below).
 
 The counter is one LoginThrottle item per email whose TTL ends the window.
-Failures are counted with an atomic `ADD` (never read-modify-write), so
-concurrent guesses cannot undercount. It counts per email whether or not an
+Each attempt is counted before its password is checked, by one conditional
+`ADD` that refuses once the window is full (never read-modify-write), so
+concurrent guesses can neither undercount nor all slip past a check. It counts per email whether or not an
 account exists, so the 429 says nothing about which emails are registered.
 """
 import hashlib
 import ipaddress
 import time
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from lectern import config
 from lectern.api.errors import RateLimited
@@ -20,45 +21,43 @@ MAX_FAILURES = 5
 WINDOW_SECONDS = 15 * 60
 
 
-def check(email: str) -> None:
-    """Raise 429 while the email's window holds MAX_FAILURES failures."""
-    now = int(time.time())
-    try:
-        item = LoginThrottle.get(*LoginThrottle.key(email), consistent_read=True)
-    except DoesNotExist:
-        return
-    # TTL deletion lags by up to days, so an old item is ignored by its own expiry, not its absence.
-    if item.expires_at_epoch > now and item.failures >= MAX_FAILURES:
-        raise RateLimited("Too many failed sign-in attempts; try again later.",
-                          headers={"Retry-After": str(int(item.expires_at_epoch) - now)})
-
-
 def _conditional_failed(exc: UpdateError) -> bool:
     return exc.cause_response_code == "ConditionalCheckFailedException"
 
 
-def record_failure(email: str) -> None:
+def take_attempt(email: str) -> None:
+    """Count a sign-in attempt before the password is checked, or raise 429 when the window already
+    holds MAX_FAILURES. The count and the check are one conditional `ADD`, so concurrent guesses
+    cannot all pass a check made before any of them was counted; a successful sign-in clears the
+    window, so what stays counted are the failures."""
     now = int(time.time())
     window_end = now + WINDOW_SECONDS
     item = LoginThrottle(*LoginThrottle.key(email))
-    for _ in range(2):
-        try:
-            # Count within the current window (or open one when there is none).
-            item.update(actions=[LoginThrottle.failures.add(1),
-                                 LoginThrottle.expires_at_epoch.set(LoginThrottle.expires_at_epoch | window_end)],
-                        condition=LoginThrottle.pk.does_not_exist() | (LoginThrottle.expires_at_epoch > now))
-            return
-        except UpdateError as exc:
-            if not _conditional_failed(exc):
-                raise
-        try:
-            # The old window is over: start a new one, unless a concurrent request just did.
-            item.update(actions=[LoginThrottle.failures.set(1), LoginThrottle.expires_at_epoch.set(window_end)],
-                        condition=LoginThrottle.expires_at_epoch <= now)
-            return
-        except UpdateError as exc:
-            if not _conditional_failed(exc):
-                raise
+    try:
+        # Count within the current window while it has room (or open one when there is none).
+        item.update(actions=[LoginThrottle.failures.add(1),
+                             LoginThrottle.expires_at_epoch.set(LoginThrottle.expires_at_epoch | window_end)],
+                    condition=LoginThrottle.pk.does_not_exist()
+                    | ((LoginThrottle.expires_at_epoch > now) & (LoginThrottle.failures < MAX_FAILURES)))
+        return
+    except UpdateError as exc:
+        if not _conditional_failed(exc):
+            raise
+    try:
+        # The old window is over (TTL deletion lags): start a new one, unless a concurrent request just did.
+        item.update(actions=[LoginThrottle.failures.set(1), LoginThrottle.expires_at_epoch.set(window_end)],
+                    condition=LoginThrottle.expires_at_epoch <= now)
+        return
+    except UpdateError as exc:
+        if not _conditional_failed(exc):
+            raise
+    try:
+        item.refresh(consistent_read=True)  # only on the way to a 429: for its Retry-After
+        retry_after = max(1, int(item.expires_at_epoch) - now)
+    except LoginThrottle.DoesNotExist:  # cleared meanwhile by the owner's sign-in
+        retry_after = 1
+    raise RateLimited("Too many failed sign-in attempts; try again later.",
+                      headers={"Retry-After": str(retry_after)})
 
 
 def clear(email: str) -> None:
