@@ -45,8 +45,9 @@ lint: $(STAMP) $(CHECKOV_STAMP) ## cfn-lint and checkov on template.yaml (offlin
 	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation \
 		--skip-download --compact --quiet
 
-build: $(STAMP) ## sam build (needs python3.13 on PATH: the venv provides it)
+build: $(STAMP) ## sam build (arm64, as deployed), then fail if any native file in it is for another machine
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH sam build
+	$(PY) -m lectern_dev.build_arch .aws-sam/build
 
 smoke: $(STAMP) ## build for this machine's architecture, then invoke every function from the build (docs/testing.md)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m lectern_dev.smoke $(SMOKE_ARGS)

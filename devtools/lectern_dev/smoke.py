@@ -65,9 +65,10 @@ ROOT = tpl.REPO_ROOT
 EVENTS_DIR = ROOT / "events"
 AWS_SAM = ROOT / ".aws-sam"
 RUNTIME_DIR = AWS_SAM / "lambda-runtime"
-# What the Lambda python3.13 runtime ships next to the interpreter. Installed once (same
-# versions as the dev venv) to stand in for it; the layers must not carry these.
-RUNTIME_PACKAGES = ("boto3", "botocore")
+# What the Lambda python3.13 runtime ships next to the interpreter, pinned with hashes (from
+# lambda-runtime.txt, by scripts/lock-layers). Installed once to stand in for it; the layers must
+# not carry these.
+RUNTIME_LOCK = Path(__file__).with_name("lambda-runtime.lock")
 SAMPLE_SESSION_ID = "cs_test_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5"
 INVOKE_TIMEOUT = 60.0
 # Lambda's names for the machine: the template says arm64 / x86_64, uname says aarch64 / x86_64.
@@ -161,15 +162,24 @@ def _swap_arch(node: Any, arch: str) -> Any:
 
 
 def host_template(arch: str, dest: Path) -> Path:
-    """template.yaml with every arm64 replaced by `arch` and local code paths made absolute
-    (the copy lives elsewhere). Written as JSON, which SAM reads as YAML."""
+    """template.yaml with every arm64 replaced by `arch`, written to `dest` (JSON, which SAM reads as
+    YAML). Function code paths become absolute (the copy lives elsewhere); each layer's folder is
+    copied beside it, because layers/common/Makefile reads the architecture from the template two
+    folders above itself: SAM's build cache keys on the template, so another architecture must
+    come from another template, never from the environment."""
     template = _swap_arch(tpl.load(str(tpl.TEMPLATE_PATH)), arch)
     for resource in template["Resources"].values():
         properties = resource.get("Properties") or {}
         for key in ("CodeUri", "ContentUri"):
             value = properties.get(key)
             if isinstance(value, str) and not value.startswith("s3://"):
-                properties[key] = str((ROOT / value).resolve())
+                if key == "ContentUri":
+                    copy = dest.parent / value
+                    shutil.rmtree(copy, ignore_errors=True)
+                    shutil.copytree(ROOT / value, copy, ignore=shutil.ignore_patterns("__pycache__"))
+                    properties[key] = str(copy.resolve())
+                else:
+                    properties[key] = str((ROOT / value).resolve())
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(template, indent=1))
     return dest
@@ -182,32 +192,36 @@ def sam_build(arch: str, build_dir: Path) -> None:
     if arch == "arm64" and build_dir == AWS_SAM / "build":
         command = sam  # the real build, exactly as `make build` makes it (samconfig.toml)
     else:
-        variant = host_template(arch, AWS_SAM / "smoke-template" / "template.json")
+        variant = host_template(arch, AWS_SAM / "smoke-template" / "template.yaml")
         command = sam + ["--template-file", str(variant), "--build-dir", str(build_dir),
                          "--cache-dir", str(AWS_SAM / "smoke-cache")]
-        env["LAYER_ARCH"] = arch  # layers/common/Makefile: wheels for this machine
     print(f"== sam build ({arch}) -> {os.path.relpath(build_dir, ROOT)}", flush=True)
     started = time.monotonic()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         sys.stdout.write(result.stdout[-6000:] + result.stderr[-6000:])
         raise SmokeFailure("sam build failed")
+    from lectern_dev.build_arch import wrong_machine_files
+
+    wrong = wrong_machine_files(build_dir)
+    if wrong:
+        raise SmokeFailure("native files for the wrong machine:\n  " + "\n  ".join(wrong[:20]))
     print(f"   built in {time.monotonic() - started:.0f}s", flush=True)
 
 
 def ensure_lambda_runtime() -> Path:
     """boto3 and botocore (and what they pull: s3transfer, jmespath, python-dateutil, six, urllib3),
-    at the dev venv's versions, in .aws-sam/lambda-runtime: the stand-in for what Lambda ships."""
-    from importlib.metadata import version
-
-    wanted = " ".join(f"{name}=={version(name)}" for name in RUNTIME_PACKAGES)
+    at the versions pinned in lambda-runtime.lock, in .aws-sam/lambda-runtime: the stand-in for what
+    Lambda ships (lambda-runtime.txt says which version and how to check it)."""
+    wanted = RUNTIME_LOCK.read_text()
     marker = RUNTIME_DIR / ".installed"
     if marker.exists() and marker.read_text() == wanted:
         return RUNTIME_DIR
     shutil.rmtree(RUNTIME_DIR, ignore_errors=True)
-    print(f"== installing the Lambda runtime's packages ({wanted}) into {RUNTIME_DIR.relative_to(ROOT)}", flush=True)
+    pins = " ".join(line.split(" ")[0] for line in wanted.splitlines() if "==" in line)
+    print(f"== installing the Lambda runtime's packages ({pins}) into {RUNTIME_DIR.relative_to(ROOT)}", flush=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-                    "--target", str(RUNTIME_DIR), *wanted.split()], check=True)
+                    "--require-hashes", "--target", str(RUNTIME_DIR), "-r", str(RUNTIME_LOCK)], check=True)
     marker.write_text(wanted)
     return RUNTIME_DIR
 
