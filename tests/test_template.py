@@ -30,7 +30,8 @@ def test_every_function_has_a_sample_event_for_sam_local_invoke():
         assert any(name.startswith(folder) for name in events), f"no events/{folder}*.json for {spec.logical_id}"
     for name in events:
         event = json.loads((tpl.REPO_ROOT / "events" / name).read_text())
-        assert event.get("version") == "2.0" and "requestContext" in event, name
+        is_sns = [record.get("EventSource") for record in event.get("Records", [])] == ["aws:sns"]
+        assert (event.get("version") == "2.0" and "requestContext" in event) or is_sns, name
 
 
 def test_every_table_variable_a_function_reads_names_a_template_table():
@@ -57,12 +58,13 @@ def test_openapi_document_is_generated_from_the_code():
 def test_every_sample_event_fits_its_function():
     """What `sam local invoke` needs: payload 2.0 for one of the function's HTTP API routes,
     or a function URL event for the webhook (the smoke invokes the built functions with them)."""
-    from lectern_dev.smoke import check_sample, samples_for
+    from lectern_dev.smoke import check_sample, invoked_by_sns, samples_for
 
+    resources = tpl.load()["Resources"]
     for spec in tpl.functions().values():
         for sample in samples_for(spec.code_dir.name):
             problems = check_sample(json.loads(sample.read_text()), routes=spec.http_routes,
-                                    function_url=spec.has_function_url)
+                                    function_url=spec.has_function_url, sns=invoked_by_sns(resources[spec.logical_id]))
             assert problems == [], (sample.name, spec.logical_id, problems)
 
 

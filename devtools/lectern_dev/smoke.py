@@ -238,6 +238,7 @@ class BuiltFunction:
     timeout: int
     memory: int
     is_function_url: bool
+    is_sns: bool
     source_folder: str
     routes: list[tuple[str, str]] = field(default_factory=list)
     samples: list[Path] = field(default_factory=list)
@@ -265,7 +266,8 @@ def built_functions(build_dir: Path) -> dict[str, BuiltFunction]:
             layer_dirs=layer_dirs, environment=spec.environment,
             timeout=int(props.get("Timeout", globals_function.get("Timeout", 3))),
             memory=int(props.get("MemorySize", globals_function.get("MemorySize", 128))),
-            is_function_url=spec.has_function_url, routes=spec.http_routes, source_folder=spec.code_dir.name)
+            is_function_url=spec.has_function_url, routes=spec.http_routes, source_folder=spec.code_dir.name,
+            is_sns=invoked_by_sns(resource))
     return functions
 
 
@@ -317,9 +319,27 @@ def samples_for(folder: str) -> list[Path]:
     return sorted(EVENTS_DIR.glob(f"{folder}*.json"))
 
 
-def check_sample(event: dict[str, Any], *, routes: list[tuple[str, str]], function_url: bool) -> list[str]:
+def invoked_by_sns(resource: dict[str, Any]) -> bool:
+    """A function whose events are SNS notifications (EmailFeedbackFunction), not HTTP requests."""
+    events = (resource.get("Properties") or {}).get("Events") or {}
+    return any(event.get("Type") == "SNS" for event in events.values())
+
+
+def check_sns_sample(event: dict[str, Any]) -> list[str]:
+    records = event.get("Records")
+    if not isinstance(records, list) or not records:
+        return ["an SNS event has Records"]
+    return [f"record {i} is not an SNS notification with a Message" for i, record in enumerate(records)
+            if record.get("EventSource") != "aws:sns" or not isinstance((record.get("Sns") or {}).get("Message"), str)]
+
+
+def check_sample(event: dict[str, Any], *, routes: list[tuple[str, str]], function_url: bool,
+                 sns: bool = False) -> list[str]:
     """Why `event` is not an event `sam local invoke` could hand this function ([] if it is):
-    API Gateway HTTP API payload 2.0 for one of its routes, or a function URL event."""
+    API Gateway HTTP API payload 2.0 for one of its routes, a function URL event, or (`sns`) an
+    SNS notification."""
+    if sns:
+        return check_sns_sample(event)
     problems = []
     http = (event.get("requestContext") or {}).get("http") or {}
     if event.get("version") != "2.0":
@@ -502,7 +522,7 @@ def invoke_function(function: BuiltFunction, chain: Chain, secrets: dict[str, st
             process.stdin.write(json.dumps(event) + "\n")
             process.stdin.flush()
             answer = next_answer()
-            outcomes.append(_judge(sample.name, answer))
+            outcomes.append(_judge(sample.name, answer, http=not function.is_sns))
             if answer and isinstance(answer.get("response"), dict):
                 chain.learn(sample, answer["response"])
         process.stdin.close()
@@ -520,7 +540,7 @@ def invoke_function(function: BuiltFunction, chain: Chain, secrets: dict[str, st
     return init.get("init_ms"), outside, outcomes
 
 
-def _judge(sample: str, answer: dict[str, Any] | None) -> Outcome:
+def _judge(sample: str, answer: dict[str, Any] | None, *, http: bool = True) -> Outcome:
     if answer is None:
         return Outcome(sample, None, 0, "no answer (crashed or timed out)")
     ms = answer.get("ms", 0)
@@ -531,6 +551,8 @@ def _judge(sample: str, answer: dict[str, Any] | None) -> Outcome:
     response = answer.get("response")
     if isinstance(response, dict) and ("errorMessage" in response or "errorType" in response):
         return Outcome(sample, None, ms, f"Lambda error payload: {response}")
+    if not http:  # an asynchronous event source (SNS): no error is success
+        return Outcome(sample, None, ms)
     if not isinstance(response, dict) or not isinstance(response.get("statusCode"), int):
         return Outcome(sample, None, ms, f"not an HTTP answer: {str(response)[:300]}")
     status = response["statusCode"]
@@ -561,7 +583,7 @@ def run(build_dir: Path, *, build: bool, keep_logs: bool) -> int:
             problems.append(f"{function.logical_id}: no sample event (events/{function.source_folder}*.json)")
         for sample in function.samples:
             for problem in check_sample(json.loads(sample.read_text()), routes=function.routes,
-                                        function_url=function.is_function_url):
+                                        function_url=function.is_function_url, sns=function.is_sns):
                 problems.append(f"{sample.relative_to(ROOT)} ({function.logical_id}): {problem}")
     if problems:
         raise SmokeFailure("sample events:\n  " + "\n  ".join(problems))
