@@ -56,8 +56,9 @@ def test_openapi_document_is_generated_from_the_code():
 
 
 def test_every_sample_event_fits_its_function():
-    """What `sam local invoke` needs: payload 2.0 for one of the function's HTTP API routes,
-    or a function URL event for the webhook (the smoke invokes the built functions with them)."""
+    """What `sam local invoke` needs: payload 2.0 for one of the function's HTTP API routes, a
+    function URL event for the webhook, or an SNS notification for the email feedback function
+    (the smoke invokes the built functions with them)."""
     from lectern_dev.smoke import check_sample, invoked_by_sns, samples_for
 
     resources = tpl.load()["Resources"]
@@ -78,7 +79,7 @@ def test_every_layer_is_built_by_a_makefile_target_of_its_folder():
 def test_the_smoke_variant_differs_from_the_template_only_in_architecture(tmp_path):
     from lectern_dev.smoke import host_template
 
-    variant = json.loads(host_template("x86_64", tmp_path / "template.json").read_text())
+    variant = json.loads(host_template("x86_64", tmp_path / "template.yaml").read_text())
     assert "arm64" not in json.dumps(variant)
     original = tpl.load()
     assert variant["Globals"]["Function"]["Architectures"] == ["x86_64"]
@@ -87,4 +88,9 @@ def test_the_smoke_variant_differs_from_the_template_only_in_architecture(tmp_pa
         for key in ("CodeUri", "ContentUri"):
             if key in resource.get("Properties", {}):
                 source = original["Resources"][name]["Properties"][key]
-                assert resource["Properties"][key] == str((tpl.REPO_ROOT / source).resolve())
+                # A layer's folder is copied beside the variant: its Makefile reads the architecture from the
+                # template two folders up (layers/common/Makefile), so the copy must sit under the variant.
+                base = tmp_path if key == "ContentUri" else tpl.REPO_ROOT
+                assert resource["Properties"][key] == str((base / source).resolve())
+                if key == "ContentUri":
+                    assert (base / source / "Makefile").read_text() == (tpl.REPO_ROOT / source / "Makefile").read_text()

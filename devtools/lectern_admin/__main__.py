@@ -19,6 +19,9 @@ COMMANDS = (
     "lectern_admin.catalog_cmd",
     "lectern_admin.events_cmd",
     "lectern_admin.entitlements_cmd",
+    "lectern_admin.deploy_cmd",
+    "lectern_admin.secrets_cmd",
+    "lectern_admin.stripe_webhook_cmd",
 )
 
 
