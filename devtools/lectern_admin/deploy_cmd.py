@@ -324,7 +324,8 @@ def options_from(args: argparse.Namespace) -> Options:
     return Options(args.stage, given, catalog, args.confirm, args.dry_run)
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     try:
         options = options_from(args)
         if options.dry_run:

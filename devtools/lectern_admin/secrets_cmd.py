@@ -101,7 +101,8 @@ def _clients(stage: str):
     return config, session.client("cloudformation"), session.client("secretsmanager")
 
 
-def run_set(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run_set(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     from lectern_admin.stack import StackError, outputs
 
     try:
@@ -117,7 +118,8 @@ def run_set(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return 0
 
 
-def run_status(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run_status(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     from lectern_admin.stack import StackError, outputs
 
     try:
