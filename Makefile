@@ -50,13 +50,14 @@ build: $(STAMP) ## sam build (arm64, as deployed), then fail if any native file 
 	$(PY) -m lectern_dev.build_arch .aws-sam/build
 
 # Deploying (docs/deploy.md): STAGE=dev|staging|prod; the others are optional and, once given, kept by
-# later deploys (the stack remembers them): EMAIL_FROM, DOMAIN, CERTIFICATE_ARN, ALARM_EMAIL, CATALOG.
+# later deploys (the stack remembers them): EMAIL_FROM, DOMAIN, CERTIFICATE_ARN, ALARM_EMAIL, CATALOG, and
+# PARAMETERS="Key=value ..." for any other template parameter.
 STAGE ?= dev
 given = $(if $(filter-out undefined,$(origin $(1))),$(2) '$($(1))')
 DEPLOY_ARGS = --stage $(STAGE) $(call given,EMAIL_FROM,--email-from) $(call given,DOMAIN,--domain) \
 	$(call given,CERTIFICATE_ARN,--certificate-arn) $(call given,ALARM_EMAIL,--alarm-email) \
 	$(call given,CATALOG,--catalog) $(if $(filter 1 yes true,$(NO_CATALOG)),--no-catalog) \
-	$(if $(filter 1 yes true,$(CONFIRM)),--confirm)
+	$(if $(filter 1 yes true,$(CONFIRM)),--confirm) $(foreach p,$(PARAMETERS),--parameter '$(p)')
 
 deploy: $(STAMP) ## make deploy STAGE=staging [EMAIL_FROM=...] [DOMAIN=... CERTIFICATE_ARN=...] [ALARM_EMAIL=...] [CATALOG=...] [DRY_RUN=1]
 ifeq ($(filter 1 yes true,$(DRY_RUN)),)

@@ -435,3 +435,15 @@ def test_make_deploy_passes_what_it_is_given():
                            ("CERTIFICATE_ARN", "--certificate-arn"), ("ALARM_EMAIL", "--alarm-email"),
                            ("CATALOG", "--catalog")):
         assert f"$(call given,{variable},{flag})" in makefile
+
+
+def test_stack_env_points_the_operator_commands_at_a_stage(moto_aws, capsys):
+    from lectern_admin.__main__ import main
+
+    values = aws_resources_for_outputs()
+    stand_in_stack("lectern-staging", values)
+    assert main(["stack-env", "--stage", "staging"]) == 0
+    text = capsys.readouterr().out
+    assert "export CATALOG_TABLE=lectern-CatalogTable-1\n" in text
+    assert f"export STRIPE_SECRET_ARN={values['StripeSecretArn']}\n" in text
+    assert "unset AWS_ENDPOINT_URL" in text

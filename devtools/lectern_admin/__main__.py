@@ -22,6 +22,7 @@ COMMANDS = (
     "lectern_admin.deploy_cmd",
     "lectern_admin.secrets_cmd",
     "lectern_admin.stripe_webhook_cmd",
+    "lectern_admin.stack",
 )
 
 

@@ -110,3 +110,35 @@ def secret_fields(secretsmanager, secret_arn: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def register(subparsers) -> None:
+    """`stack-env`: the environment the operator commands need for a deployed stage, as shell exports.
+
+        eval "$(python -m lectern_admin stack-env --stage staging)"
+        python -m lectern_admin events failed
+    """
+    parser = subparsers.add_parser("stack-env", help="print exports that point the operator commands at a stage",
+                                   description="Shell exports for a deployed stage's tables, bucket and secrets.")
+    parser.add_argument("--stage", required=True, choices=STAGES)
+    parser.set_defaults(handler=run_env)
+
+
+def run_env(args, out=None) -> int:
+    import shlex
+    import sys
+
+    import boto3
+
+    out = out or sys.stdout
+    try:
+        config = stage_config(args.stage)
+        values = outputs(boto3.client("cloudformation", region_name=config.region), config.stack_name)
+        env = environment_from_outputs(values, config.region)
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for name, value in env.items():
+        print(f"export {name}={shlex.quote(value)}", file=out)
+    print("unset AWS_ENDPOINT_URL STRIPE_API_BASE STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET", file=out)
+    return 0

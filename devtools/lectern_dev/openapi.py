@@ -20,8 +20,10 @@ DESCRIPTION = (
     "Every error has the shape `{\"error\": {\"code\", \"message\", \"details\"?}}`. "
     "Unknown routes answer 404 `not_found`; a known path with another method answers 405 "
     "`method_not_allowed` with an `Allow` header. A request body must be JSON (`Content-Type: "
-    "application/json`, UTF-8); anything else answers 400 `bad_request`. A CORS preflight (`OPTIONS`) "
-    "on any path answers 204 without a body; only the storefront's origin (`FRONTEND_URL`) is allowed. "
+    "application/json`, UTF-8); anything else answers 400 `bad_request`. Deployed, the API is served "
+    "under `/api` of the storefront's own address, so browsers need no CORS. Where it has an origin of its "
+    "own (local development), a CORS preflight (`OPTIONS`) on any path answers 204 without a body; only "
+    "the storefront's origin (`FRONTEND_URL`) is allowed. "
     "The Stripe webhook is a Lambda function URL, "
     "not part of this API (see docs/payments.md)."
 )
