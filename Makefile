@@ -31,8 +31,8 @@ invoke: $(STAMP) ## make invoke FUNCTION=CatalogFunction EVENT=events/catalog_li
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=events/<file>.json [AS=<email>] [SIGN=1]"; exit 2; }
 	$(PY) -m lectern_dev.invoke $(FUNCTION) $(EVENT) $(if $(AS),--as '$(AS)') $(if $(filter 1 yes true,$(SIGN)),--sign)
 
-catalog-apply: $(STAMP) ## make catalog-apply CATALOG=catalog/demo.yaml (against AWS_ENDPOINT_URL or real AWS)
-	$(PY) -m lectern_admin catalog apply $(or $(CATALOG),catalog/demo.yaml)
+catalog-apply: $(STAMP) ## make catalog-apply CATALOG=catalog/demo.yaml [STAGE=staging: the deployed stage's tables, bucket, Stripe secret]
+	$(if $(filter-out file,$(origin STAGE)),exports=$$($(PY) -m lectern_admin stack-env --stage $(STAGE)) && eval "$$exports" && )$(PY) -m lectern_admin catalog apply $(or $(CATALOG),catalog/demo.yaml)
 
 openapi: $(STAMP) ## regenerate docs/openapi.json from the code
 	$(PY) -m lectern_dev.openapi --write

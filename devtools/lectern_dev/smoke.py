@@ -220,8 +220,11 @@ def ensure_lambda_runtime() -> Path:
     shutil.rmtree(RUNTIME_DIR, ignore_errors=True)
     pins = " ".join(line.split(" ")[0] for line in wanted.splitlines() if "==" in line)
     print(f"== installing the Lambda runtime's packages ({pins}) into {RUNTIME_DIR.relative_to(ROOT)}", flush=True)
+    # --no-warn-conflicts: pip would compare the stand-in's versions with the dev venv's packages (SAM CLI
+    # pins its own boto3), though --target installs beside them and changes nothing there.
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-                    "--require-hashes", "--target", str(RUNTIME_DIR), "-r", str(RUNTIME_LOCK)], check=True)
+                    "--no-warn-conflicts", "--require-hashes", "--target", str(RUNTIME_DIR), "-r", str(RUNTIME_LOCK)],
+                   check=True)
     marker.write_text(wanted)
     return RUNTIME_DIR
 
