@@ -10,7 +10,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 export PYTHONPATH := layers/common:devtools
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test invoke catalog-apply openapi build validate lint smoke bench bench-burst clean
+.PHONY: dev test invoke catalog-apply openapi build validate lint smoke bench bench-burst clean deploy secrets stripe-webhook
 
 $(STAMP): requirements/dev.txt $(wildcard layers/common/requirements*.txt) scripts/bootstrap-venv
 	scripts/bootstrap-venv
@@ -31,8 +31,8 @@ invoke: $(STAMP) ## make invoke FUNCTION=CatalogFunction EVENT=events/catalog_li
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=events/<file>.json [AS=<email>] [SIGN=1]"; exit 2; }
 	$(PY) -m lectern_dev.invoke $(FUNCTION) $(EVENT) $(if $(AS),--as '$(AS)') $(if $(filter 1 yes true,$(SIGN)),--sign)
 
-catalog-apply: $(STAMP) ## make catalog-apply CATALOG=catalog/demo.yaml (against AWS_ENDPOINT_URL or real AWS)
-	$(PY) -m lectern_admin catalog apply $(or $(CATALOG),catalog/demo.yaml)
+catalog-apply: $(STAMP) ## make catalog-apply CATALOG=catalog/demo.yaml [STAGE=staging: the deployed stage's tables, bucket, Stripe secret]
+	$(if $(filter-out file,$(origin STAGE)),exports=$$($(PY) -m lectern_admin stack-env --stage $(STAGE)) && eval "$$exports" && )$(PY) -m lectern_admin catalog apply $(or $(CATALOG),catalog/demo.yaml)
 
 openapi: $(STAMP) ## regenerate docs/openapi.json from the code
 	$(PY) -m lectern_dev.openapi --write
@@ -45,8 +45,33 @@ lint: $(STAMP) $(CHECKOV_STAMP) ## cfn-lint and checkov on template.yaml (offlin
 	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation \
 		--skip-download --compact --quiet
 
-build: $(STAMP) ## sam build (needs python3.13 on PATH: the venv provides it)
+build: $(STAMP) ## sam build (arm64, as deployed), then fail if any native file in it is for another machine
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH sam build
+	$(PY) -m lectern_dev.build_arch .aws-sam/build
+
+# Deploying (docs/deploy.md): STAGE=dev|staging|prod; the others are optional and, once given, kept by
+# later deploys (the stack remembers them): EMAIL_FROM, DOMAIN, CERTIFICATE_ARN, ALARM_EMAIL, CATALOG, and
+# PARAMETERS="Key=value ..." for any other template parameter.
+STAGE ?= dev
+given = $(if $(filter-out undefined,$(origin $(1))),$(2) '$($(1))')
+DEPLOY_ARGS = --stage $(STAGE) $(call given,EMAIL_FROM,--email-from) $(call given,DOMAIN,--domain) \
+	$(call given,CERTIFICATE_ARN,--certificate-arn) $(call given,ALARM_EMAIL,--alarm-email) \
+	$(call given,CATALOG,--catalog) $(if $(filter 1 yes true,$(NO_CATALOG)),--no-catalog) \
+	$(if $(filter 1 yes true,$(CONFIRM)),--confirm) $(foreach p,$(PARAMETERS),--parameter '$(p)')
+
+deploy: $(STAMP) ## make deploy STAGE=staging [EMAIL_FROM=...] [DOMAIN=... CERTIFICATE_ARN=...] [ALARM_EMAIL=...] [CATALOG=...] [DRY_RUN=1]
+ifeq ($(filter 1 yes true,$(DRY_RUN)),)
+	$(MAKE) --no-print-directory build
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m lectern_admin deploy $(DEPLOY_ARGS)
+else
+	$(PY) -m lectern_admin deploy $(DEPLOY_ARGS) --dry-run
+endif
+
+secrets: $(STAMP) ## make secrets STAGE=staging [ONLY=stripe|playback]: asks for each key (no echo), stores it in the stack's secret
+	$(PY) -m lectern_admin secrets set --stage $(STAGE) $(if $(ONLY),--only $(ONLY))
+
+stripe-webhook: $(STAMP) ## make stripe-webhook STAGE=staging: registers the webhook URL in Stripe, stores its signing secret
+	$(PY) -m lectern_admin stripe-webhook --stage $(STAGE)
 
 smoke: $(STAMP) ## build for this machine's architecture, then invoke every function from the build (docs/testing.md)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m lectern_dev.smoke $(SMOKE_ARGS)

@@ -31,10 +31,11 @@ def test_every_function_has_a_sample_event_for_sam_local_invoke():
     scheduled = {spec.code_dir.name for spec in tpl.functions().values() if spec.schedules and not spec.http_routes}
     for name in events:
         event = json.loads((tpl.REPO_ROOT / "events" / name).read_text())
+        is_sns = [record.get("EventSource") for record in event.get("Records", [])] == ["aws:sns"]
         if any(name.startswith(folder) for folder in scheduled):
             assert event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event", name
         else:
-            assert event.get("version") == "2.0" and "requestContext" in event, name
+            assert (event.get("version") == "2.0" and "requestContext" in event) or is_sns, name
 
 
 def test_every_table_variable_a_function_reads_names_a_template_table():
@@ -59,15 +60,17 @@ def test_openapi_document_is_generated_from_the_code():
 
 
 def test_every_sample_event_fits_its_function():
-    """What `sam local invoke` needs: payload 2.0 for one of the function's HTTP API routes,
-    a function URL event for the webhook, or a scheduled event for the mail retry (the smoke
-    invokes the built functions with them)."""
-    from lectern_dev.smoke import check_sample, samples_for
+    """What `sam local invoke` needs: payload 2.0 for one of the function's HTTP API routes, a
+    function URL event for the webhook, a scheduled event for the mail retry, or an SNS notification
+    for the email feedback function (the smoke invokes the built functions with them)."""
+    from lectern_dev.smoke import check_sample, invoked_by_sns, samples_for
 
+    resources = tpl.load()["Resources"]
     for spec in tpl.functions().values():
         for sample in samples_for(spec.code_dir.name):
             problems = check_sample(json.loads(sample.read_text()), routes=spec.http_routes,
-                                    function_url=spec.has_function_url, scheduled=bool(spec.schedules))
+                                    function_url=spec.has_function_url, scheduled=bool(spec.schedules),
+                                    sns=invoked_by_sns(resources[spec.logical_id]))
             assert problems == [], (sample.name, spec.logical_id, problems)
 
 
@@ -81,7 +84,7 @@ def test_every_layer_is_built_by_a_makefile_target_of_its_folder():
 def test_the_smoke_variant_differs_from_the_template_only_in_architecture(tmp_path):
     from lectern_dev.smoke import host_template
 
-    variant = json.loads(host_template("x86_64", tmp_path / "template.json").read_text())
+    variant = json.loads(host_template("x86_64", tmp_path / "template.yaml").read_text())
     assert "arm64" not in json.dumps(variant)
     original = tpl.load()
     assert variant["Globals"]["Function"]["Architectures"] == ["x86_64"]
@@ -90,4 +93,9 @@ def test_the_smoke_variant_differs_from_the_template_only_in_architecture(tmp_pa
         for key in ("CodeUri", "ContentUri"):
             if key in resource.get("Properties", {}):
                 source = original["Resources"][name]["Properties"][key]
-                assert resource["Properties"][key] == str((tpl.REPO_ROOT / source).resolve())
+                # A layer's folder is copied beside the variant: its Makefile reads the architecture from the
+                # template two folders up (layers/common/Makefile), so the copy must sit under the variant.
+                base = tmp_path if key == "ContentUri" else tpl.REPO_ROOT
+                assert resource["Properties"][key] == str((base / source).resolve())
+                if key == "ContentUri":
+                    assert (base / source / "Makefile").read_text() == (tpl.REPO_ROOT / source / "Makefile").read_text()

@@ -1,4 +1,4 @@
-// Where the storefront finds the HTTP API. The local stack serves its own generated
-// /config.js (devtools/lectern_dev/web_server.py); for a deployment, write this file with the
-// stack's ApiUrl output before uploading web/ (docs/storefront.md).
-export default { apiBase: "http://127.0.0.1:3000" };
+// Where the storefront finds the HTTP API. Deployed, the storefront's own distribution serves the
+// API under /api (one origin, no CORS): `make deploy` uploads exactly this value. The local stack
+// serves its own generated /config.js instead (devtools/lectern_dev/web_server.py).
+export default { apiBase: "/api" };

@@ -20,6 +20,10 @@ COMMANDS = (
     "lectern_admin.events_cmd",
     "lectern_admin.entitlements_cmd",
     "lectern_admin.mail_cmd",
+    "lectern_admin.deploy_cmd",
+    "lectern_admin.secrets_cmd",
+    "lectern_admin.stripe_webhook_cmd",
+    "lectern_admin.stack",
 )
 
 

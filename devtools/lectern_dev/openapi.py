@@ -22,8 +22,10 @@ DESCRIPTION = (
     "`method_not_allowed` with an `Allow` header. A request body must be JSON (`Content-Type: "
     "application/json`, UTF-8); anything else answers 400 `bad_request`, and so does JSON nested too "
     "deep to read. A request body may be at most 16 KiB (16,384 bytes) on every route; a larger one "
-    "answers 413 `payload_too_large`. A CORS preflight (`OPTIONS`) "
-    "on any path answers 204 without a body; only the storefront's origin (`FRONTEND_URL`) is allowed. "
+    "answers 413 `payload_too_large`. Deployed, the API is served "
+    "under `/api` of the storefront's own address, so browsers need no CORS. Where it has an origin of its "
+    "own (local development), a CORS preflight (`OPTIONS`) on any path answers 204 without a body; only "
+    "the storefront's origin (`FRONTEND_URL`) is allowed. "
     "The Stripe webhook is a Lambda function URL, "
     "not part of this API (see docs/payments.md)."
 )

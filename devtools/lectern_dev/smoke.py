@@ -65,9 +65,10 @@ ROOT = tpl.REPO_ROOT
 EVENTS_DIR = ROOT / "events"
 AWS_SAM = ROOT / ".aws-sam"
 RUNTIME_DIR = AWS_SAM / "lambda-runtime"
-# What the Lambda python3.13 runtime ships next to the interpreter. Installed once (same
-# versions as the dev venv) to stand in for it; the layers must not carry these.
-RUNTIME_PACKAGES = ("boto3", "botocore")
+# What the Lambda python3.13 runtime ships next to the interpreter, pinned with hashes (from
+# lambda-runtime.txt, by scripts/lock-layers). Installed once to stand in for it; the layers must
+# not carry these.
+RUNTIME_LOCK = Path(__file__).with_name("lambda-runtime.lock")
 SAMPLE_SESSION_ID = "cs_test_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5"
 INVOKE_TIMEOUT = 60.0
 # Lambda's names for the machine: the template says arm64 / x86_64, uname says aarch64 / x86_64.
@@ -161,15 +162,24 @@ def _swap_arch(node: Any, arch: str) -> Any:
 
 
 def host_template(arch: str, dest: Path) -> Path:
-    """template.yaml with every arm64 replaced by `arch` and local code paths made absolute
-    (the copy lives elsewhere). Written as JSON, which SAM reads as YAML."""
+    """template.yaml with every arm64 replaced by `arch`, written to `dest` (JSON, which SAM reads as
+    YAML). Function code paths become absolute (the copy lives elsewhere); each layer's folder is
+    copied beside it, because layers/common/Makefile reads the architecture from the template two
+    folders above itself: SAM's build cache keys on the template, so another architecture must
+    come from another template, never from the environment."""
     template = _swap_arch(tpl.load(str(tpl.TEMPLATE_PATH)), arch)
     for resource in template["Resources"].values():
         properties = resource.get("Properties") or {}
         for key in ("CodeUri", "ContentUri"):
             value = properties.get(key)
             if isinstance(value, str) and not value.startswith("s3://"):
-                properties[key] = str((ROOT / value).resolve())
+                if key == "ContentUri":
+                    copy = dest.parent / value
+                    shutil.rmtree(copy, ignore_errors=True)
+                    shutil.copytree(ROOT / value, copy, ignore=shutil.ignore_patterns("__pycache__"))
+                    properties[key] = str(copy.resolve())
+                else:
+                    properties[key] = str((ROOT / value).resolve())
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(template, indent=1))
     return dest
@@ -182,32 +192,39 @@ def sam_build(arch: str, build_dir: Path) -> None:
     if arch == "arm64" and build_dir == AWS_SAM / "build":
         command = sam  # the real build, exactly as `make build` makes it (samconfig.toml)
     else:
-        variant = host_template(arch, AWS_SAM / "smoke-template" / "template.json")
+        variant = host_template(arch, AWS_SAM / "smoke-template" / "template.yaml")
         command = sam + ["--template-file", str(variant), "--build-dir", str(build_dir),
                          "--cache-dir", str(AWS_SAM / "smoke-cache")]
-        env["LAYER_ARCH"] = arch  # layers/common/Makefile: wheels for this machine
     print(f"== sam build ({arch}) -> {os.path.relpath(build_dir, ROOT)}", flush=True)
     started = time.monotonic()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         sys.stdout.write(result.stdout[-6000:] + result.stderr[-6000:])
         raise SmokeFailure("sam build failed")
+    from lectern_dev.build_arch import wrong_machine_files
+
+    wrong = wrong_machine_files(build_dir)
+    if wrong:
+        raise SmokeFailure("native files for the wrong machine:\n  " + "\n  ".join(wrong[:20]))
     print(f"   built in {time.monotonic() - started:.0f}s", flush=True)
 
 
 def ensure_lambda_runtime() -> Path:
     """boto3 and botocore (and what they pull: s3transfer, jmespath, python-dateutil, six, urllib3),
-    at the dev venv's versions, in .aws-sam/lambda-runtime: the stand-in for what Lambda ships."""
-    from importlib.metadata import version
-
-    wanted = " ".join(f"{name}=={version(name)}" for name in RUNTIME_PACKAGES)
+    at the versions pinned in lambda-runtime.lock, in .aws-sam/lambda-runtime: the stand-in for what
+    Lambda ships (lambda-runtime.txt says which version and how to check it)."""
+    wanted = RUNTIME_LOCK.read_text()
     marker = RUNTIME_DIR / ".installed"
     if marker.exists() and marker.read_text() == wanted:
         return RUNTIME_DIR
     shutil.rmtree(RUNTIME_DIR, ignore_errors=True)
-    print(f"== installing the Lambda runtime's packages ({wanted}) into {RUNTIME_DIR.relative_to(ROOT)}", flush=True)
+    pins = " ".join(line.split(" ")[0] for line in wanted.splitlines() if "==" in line)
+    print(f"== installing the Lambda runtime's packages ({pins}) into {RUNTIME_DIR.relative_to(ROOT)}", flush=True)
+    # --no-warn-conflicts: pip would compare the stand-in's versions with the dev venv's packages (SAM CLI
+    # pins its own boto3), though --target installs beside them and changes nothing there.
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-                    "--target", str(RUNTIME_DIR), *wanted.split()], check=True)
+                    "--no-warn-conflicts", "--require-hashes", "--target", str(RUNTIME_DIR), "-r", str(RUNTIME_LOCK)],
+                   check=True)
     marker.write_text(wanted)
     return RUNTIME_DIR
 
@@ -224,6 +241,7 @@ class BuiltFunction:
     timeout: int
     memory: int
     is_function_url: bool
+    is_sns: bool
     source_folder: str
     is_scheduled: bool = False
     routes: list[tuple[str, str]] = field(default_factory=list)
@@ -253,7 +271,7 @@ def built_functions(build_dir: Path) -> dict[str, BuiltFunction]:
             timeout=int(props.get("Timeout", globals_function.get("Timeout", 3))),
             memory=int(props.get("MemorySize", globals_function.get("MemorySize", 128))),
             is_function_url=spec.has_function_url, routes=spec.http_routes, source_folder=spec.code_dir.name,
-            is_scheduled=bool(spec.schedules))
+            is_scheduled=bool(spec.schedules), is_sns=invoked_by_sns(resource))
     return functions
 
 
@@ -305,6 +323,20 @@ def samples_for(folder: str) -> list[Path]:
     return sorted(EVENTS_DIR.glob(f"{folder}*.json"))
 
 
+def invoked_by_sns(resource: dict[str, Any]) -> bool:
+    """A function whose events are SNS notifications (EmailFeedbackFunction), not HTTP requests."""
+    events = (resource.get("Properties") or {}).get("Events") or {}
+    return any(event.get("Type") == "SNS" for event in events.values())
+
+
+def check_sns_sample(event: dict[str, Any]) -> list[str]:
+    records = event.get("Records")
+    if not isinstance(records, list) or not records:
+        return ["an SNS event has Records"]
+    return [f"record {i} is not an SNS notification with a Message" for i, record in enumerate(records)
+            if record.get("EventSource") != "aws:sns" or not isinstance((record.get("Sns") or {}).get("Message"), str)]
+
+
 def check_scheduled_sample(event: dict[str, Any]) -> list[str]:
     """Why `event` is not an EventBridge "Scheduled Event", as a `Schedule` event source sends."""
     problems = []
@@ -321,10 +353,12 @@ def check_scheduled_sample(event: dict[str, Any]) -> list[str]:
 
 
 def check_sample(event: dict[str, Any], *, routes: list[tuple[str, str]], function_url: bool,
-                 scheduled: bool = False) -> list[str]:
+                 scheduled: bool = False, sns: bool = False) -> list[str]:
     """Why `event` is not an event `sam local invoke` could hand this function ([] if it is):
-    API Gateway HTTP API payload 2.0 for one of its routes, a function URL event, or (for a
-    function with a Schedule and no routes) an EventBridge scheduled event."""
+    API Gateway HTTP API payload 2.0 for one of its routes, a function URL event, (`sns`) an SNS
+    notification, or (for a function with a Schedule and no routes) an EventBridge scheduled event."""
+    if sns:
+        return check_sns_sample(event)
     if scheduled and not routes and not function_url:
         return check_scheduled_sample(event)
     problems = []
@@ -509,7 +543,7 @@ def invoke_function(function: BuiltFunction, chain: Chain, secrets: dict[str, st
             process.stdin.write(json.dumps(event) + "\n")
             process.stdin.flush()
             answer = next_answer()
-            outcomes.append(_judge(sample.name, answer, http=not (function.is_scheduled and not function.routes)))
+            outcomes.append(_judge(sample.name, answer, http=not (function.is_sns or (function.is_scheduled and not function.routes))))
             if answer and isinstance(answer.get("response"), dict):
                 chain.learn(sample, answer["response"])
         process.stdin.close()
@@ -538,9 +572,8 @@ def _judge(sample: str, answer: dict[str, Any] | None, *, http: bool = True) -> 
     response = answer.get("response")
     if isinstance(response, dict) and ("errorMessage" in response or "errorType" in response):
         return Outcome(sample, None, ms, f"Lambda error payload: {response}")
-    if not http:  # a scheduled function: any answer that is not an error will do
-        return Outcome(sample, None, ms) if isinstance(response, dict) else Outcome(
-            sample, None, ms, f"not a JSON object: {str(response)[:300]}")
+    if not http:  # an asynchronous source (a schedule, SNS): any answer that is not an error will do
+        return Outcome(sample, None, ms)
     if not isinstance(response, dict) or not isinstance(response.get("statusCode"), int):
         return Outcome(sample, None, ms, f"not an HTTP answer: {str(response)[:300]}")
     status = response["statusCode"]
@@ -571,7 +604,8 @@ def run(build_dir: Path, *, build: bool, keep_logs: bool) -> int:
             problems.append(f"{function.logical_id}: no sample event (events/{function.source_folder}*.json)")
         for sample in function.samples:
             for problem in check_sample(json.loads(sample.read_text()), routes=function.routes,
-                                        function_url=function.is_function_url, scheduled=function.is_scheduled):
+                                        function_url=function.is_function_url, scheduled=function.is_scheduled,
+                                        sns=function.is_sns):
                 problems.append(f"{sample.relative_to(ROOT)} ({function.logical_id}): {problem}")
     if problems:
         raise SmokeFailure("sample events:\n  " + "\n  ".join(problems))

@@ -9,10 +9,16 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 
 from lectern.api import errors, json_input
 from lectern.observability import logger, metrics, tracer
 from lectern.payments import webhook
+from lectern.payments.fulfillment import RetryLater
+
+# Custom metrics (namespace POWERTOOLS_METRICS_NAMESPACE) the template's alarms watch: an event that
+# could not be applied, and one deferred until the event it depends on arrives (expected, not alarmed).
+EVENT_FAILED, EVENT_DEFERRED = "StripeEventFailed", "StripeEventDeferred"
 
 
 def _answer(status: int, body: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
@@ -54,9 +60,13 @@ def lambda_handler(event, context):
     try:
         return _answer(200, handle(event), event)
     except errors.ApiError as exc:
+        if isinstance(exc, errors.ProcessingFailed):
+            deferred = isinstance(exc.__cause__, RetryLater)
+            metrics.add_metric(name=EVENT_DEFERRED if deferred else EVENT_FAILED, unit=MetricUnit.Count, value=1)
         response = _answer(exc.status, exc.envelope(), event)
         response["headers"].update(exc.headers)
         return response
     except Exception:  # never a stack trace to the caller; Stripe retries a 500
         logger.exception("Webhook failed")
+        metrics.add_metric(name=EVENT_FAILED, unit=MetricUnit.Count, value=1)
         return _answer(500, errors.InternalError().envelope(), event)

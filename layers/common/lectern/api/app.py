@@ -71,9 +71,13 @@ def frontend_origin() -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def cors_config() -> CORSConfig:
-    """CORS for the storefront only. The HTTP API has no CORS configuration of its own, so a browser's
-    preflight (OPTIONS) reaches the `$default` route's function, whose resolver answers it (204)."""
+def cors_config() -> CORSConfig | None:
+    """CORS for the storefront only, for local development, where the storefront and the API listen
+    on different ports. The HTTP API has no CORS configuration of its own, so a browser's preflight
+    (OPTIONS) reaches the `$default` route's function, whose resolver answers it (204). Deployed,
+    the storefront reaches the API under its own origin (/api/* of its distribution): no CORS."""
+    if config.api_same_origin():
+        return None
     return CORSConfig(allow_origin=frontend_origin(), allow_headers=["Authorization", "Content-Type"], max_age=600)
 
 

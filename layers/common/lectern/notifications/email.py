@@ -1,7 +1,10 @@
 """Email through Amazon SES, behind one small interface: `send(Message)`.
 
-The sender address comes from EMAIL_FROM (a verified SES identity). In the
-local stack SES is moto's, and the dev mailbox page shows what was sent.
+The sender address comes from EMAIL_FROM (a verified SES identity). Deployed,
+every message goes through the stack's SES configuration set
+(EMAIL_CONFIGURATION_SET), which publishes bounces and complaints to the
+EmailFeedbackFunction (notifications/feedback.py). In the local stack SES is
+moto's, and the dev mailbox page shows what was sent.
 
 What a failed send does is the caller's choice; lectern.notifications.outbox
 records it for a retry, so no mail outage ever blocks what the mail is about.
@@ -44,9 +47,14 @@ def send(message: Message) -> str:
     body = {"Text": {"Data": message.text, "Charset": "UTF-8"}}
     if message.html:
         body["Html"] = {"Data": message.html, "Charset": "UTF-8"}
+    extra = {}
+    configuration_set = config.env("EMAIL_CONFIGURATION_SET")
+    if configuration_set:
+        extra["ConfigurationSetName"] = configuration_set
     response = _ses().send_email(
         Source=sender(),
         Destination={"ToAddresses": [message.to]},
         Message={"Subject": {"Data": message.subject, "Charset": "UTF-8"}, "Body": body},
+        **extra,
     )
     return response["MessageId"]
