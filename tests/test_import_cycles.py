@@ -16,7 +16,7 @@ package's may import each other).
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,28 +108,29 @@ def _within(package: str, ancestor: str) -> bool:
     return package == ancestor or package.startswith(ancestor + ".")
 
 
-def cycles(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
-    """One cycle (as a path a → … → a) per strongly connected component that has one."""
+def strongly_connected(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
+    """The strongly connected components of `graph` (Tarjan's algorithm, iteratively)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     on_stack: set[str] = set()
     components: list[list[str]] = []
 
-    def strongconnect(root: str) -> None:
-        # Tarjan's algorithm, iteratively (no recursion limit to worry about).
-        work = [(root, iter(sorted(graph.get(root, ()))))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
+    def visit(node: str) -> tuple[str, Iterator[str]]:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        return node, iter(sorted(graph.get(node, ())))
+
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [visit(root)]
         while work:
             node, successors = work[-1]
             for successor in successors:
                 if successor not in index:
-                    index[successor] = low[successor] = len(index)
-                    stack.append(successor)
-                    on_stack.add(successor)
-                    work.append((successor, iter(sorted(graph.get(successor, ())))))
+                    work.append(visit(successor))
                     break
                 if successor in on_stack:
                     low[node] = min(low[node], index[successor])
@@ -146,19 +147,19 @@ def cycles(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
                         component.append(member)
                         if member == node:
                             break
-                    components.append(component)
+                    components.append(sorted(component))
+    return components
 
-    for node in sorted(graph):
-        if node not in index:
-            strongconnect(node)
 
+def cycles(graph: Mapping[str, Iterable[str]]) -> list[tuple[list[str], list[str]]]:
+    """Per group of nodes that import each other: the shortest cycle (a → … → a) through its first
+    node, and every node of the group."""
     found = []
-    for component in components:
-        members = set(component)
-        start = min(component)
+    for component in strongly_connected(graph):
+        start = component[0]
         if len(component) == 1 and start not in graph.get(start, ()):
             continue
-        found.append(_path_back(graph, start, members))
+        found.append((_path_back(graph, start, set(component)), component))
     return sorted(found)
 
 
@@ -184,8 +185,12 @@ def _path_back(graph: Mapping[str, Iterable[str]], start: str, members: set[str]
     raise AssertionError(f"{start} is in a cycle but no path leads back to it")
 
 
-def _describe(found: list[list[str]]) -> str:
-    return "\n".join(" → ".join(cycle) for cycle in found)
+def _describe(found: list[tuple[list[str], list[str]]]) -> str:
+    lines = []
+    for path, group in found:
+        others = [node for node in group if node not in path]
+        lines.append(" → ".join(path) + (f"  (the same cycle also runs through {', '.join(others)})" if others else ""))
+    return "\n".join(lines)
 
 
 def test_the_graph_sees_imports_of_every_kind():
@@ -208,5 +213,7 @@ def test_no_package_imports_itself_through_others():
 
 
 def test_the_cycle_finder_reports_the_path():
-    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e"}}
-    assert cycles(graph) == [["a", "b", "c", "a"], ["e", "e"]]
+    graph = {"a": {"b"}, "b": {"c", "x"}, "c": {"a", "d"}, "d": set(), "e": {"e"}, "x": {"a"}}
+    found = cycles(graph)
+    assert found == [(["a", "b", "c", "a"], ["a", "b", "c", "x"]), (["e", "e"], ["e"])]
+    assert _describe(found) == "a → b → c → a  (the same cycle also runs through x)\ne → e"
