@@ -1,4 +1,4 @@
-"""Catalog as code: `python -m lectern_admin catalog apply` and lectern.catalog.apply.
+"""Catalog as code: `python -m lectern_admin catalog apply` and lectern_admin.catalog.apply.
 
 What is checked is what the read side sees (lectern.catalog.queries), what
 lands in S3, and how many writes an apply makes (none when nothing changed).
@@ -13,11 +13,11 @@ import yaml
 
 from lectern import config
 from lectern.api.errors import NotFound
-from lectern.catalog.apply import CREATED, LEFT_ALONE, UNCHANGED, UNPUBLISHED, UPDATED, apply_catalog
 from lectern.catalog.queries import list_published, load_outline
 from lectern.models.catalog import CatalogItem, Course, CourseLesson, CourseModule, LessonResource, course_pk
 from lectern_admin.__main__ import main
-from lectern_admin.catalog_file import CatalogFileError, load_catalog
+from lectern_admin.catalog.apply import CREATED, LEFT_ALONE, UNCHANGED, UNPUBLISHED, UPDATED, apply_catalog
+from lectern_admin.catalog.catalog_file import CatalogFileError, load_catalog
 from request_counter import count_requests
 
 REPO = Path(__file__).resolve().parents[1]
@@ -374,7 +374,7 @@ def stripe_emulator(monkeypatch):
 
 
 def stripe_client():
-    from lectern.payments import stripe_gateway
+    from lectern import stripe_gateway
 
     return stripe_gateway.client()
 

@@ -131,7 +131,7 @@ def test_course_already_owned_by_the_email_is_409(api, stripe_env):
 
 
 def test_signed_in_buyer_uses_account_email_and_409_when_owned(api, stripe_env, monkeypatch):
-    from lectern.accounts import jwt_tokens
+    from lectern import jwt_tokens
 
     monkeypatch.setenv("AUTH_SIGNING_KEY", "test-signing-key-" + "x" * 40)
     course = sellable_course(stripe_env)
@@ -172,7 +172,7 @@ def test_stripe_unreachable_is_503_and_the_order_is_failed(api, stripe_env, monk
 def test_stripe_5xx_is_503(api, stripe_env, monkeypatch):
     import stripe
 
-    from lectern.payments import stripe_gateway
+    from lectern import stripe_gateway
 
     course = sellable_course(stripe_env)
 
@@ -191,7 +191,7 @@ def test_stripe_client_times_out(monkeypatch):
 
     import stripe
 
-    from lectern.payments import stripe_gateway
+    from lectern import stripe_gateway
 
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))

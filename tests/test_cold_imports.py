@@ -13,7 +13,8 @@ import pytest
 
 from lectern_dev import template as tpl
 
-AUTH_AND_PAYMENT_PACKAGES = ["stripe", "jwt", "argon2", "cryptography", "lectern.payments", "lectern.accounts"]
+AUTH_AND_PAYMENT_PACKAGES = ["stripe", "jwt", "argon2", "cryptography", "lectern.payments", "lectern.accounts",
+                             "lectern.stripe_gateway", "lectern.jwt_tokens"]
 
 _IMPORT_HANDLER = """
 import importlib.util, json, sys

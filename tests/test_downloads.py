@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from factories import make_course
-from lectern.accounts import jwt_tokens
+from lectern import jwt_tokens
 from lectern.accounts.users import create_user
 from lectern.clock import iso
 from lectern.entitlements import service as entitlements

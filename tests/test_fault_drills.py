@@ -200,7 +200,7 @@ def test_download_under_faults_answers_an_envelope_and_grants_nothing_half_way(a
     """The download's two requests (resource Query, audited entitlement transaction), each failing
     every way: the learner gets 503/500, never a URL; the audit trail has no half-written grant."""
     from factories import make_course
-    from lectern.accounts import jwt_tokens
+    from lectern import jwt_tokens
     from lectern.accounts.users import create_user
     from lectern.learning import access
     from lectern.models.catalog import CatalogItem, LessonResource, course_pk

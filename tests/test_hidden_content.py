@@ -5,7 +5,7 @@ import boto3
 import pytest
 
 from factories import make_course
-from lectern.accounts import jwt_tokens
+from lectern import jwt_tokens
 from lectern.accounts.users import create_user
 from lectern.entitlements import service as entitlements
 from lectern.models.catalog import CatalogItem, Course, CourseLesson, CourseModule, LessonResource, course_pk

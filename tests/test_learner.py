@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from factories import make_course
-from lectern.accounts import jwt_tokens
+from lectern import jwt_tokens
 from lectern.accounts.users import create_user
 from lectern.entitlements import service as entitlements
 from lectern.learning import access

@@ -53,7 +53,7 @@ from moto.ses.models import ses_backends
 
 from api_client import Api
 from factories import make_course
-from lectern.accounts import jwt_tokens
+from lectern import jwt_tokens
 from lectern.accounts.users import create_user, user_id_for_email
 from lectern.entitlements import service as entitlements
 from lectern.models.entitlements import ACTIVE, Entitlement

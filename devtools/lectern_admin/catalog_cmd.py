@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from lectern_admin.catalog_file import CatalogFileError, load_catalog
+    from lectern_admin.catalog.catalog_file import CatalogFileError, load_catalog
 
     try:
         catalog = load_catalog(args.file)
@@ -47,7 +47,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_apply(args: argparse.Namespace) -> int:
-    from lectern_admin.catalog_file import CatalogFileError
+    from lectern_admin.catalog.catalog_file import CatalogFileError
 
     try:
         apply_file(args.file, dry_run=args.dry_run, use_stripe=not args.no_stripe,
@@ -66,8 +66,8 @@ def apply_file(path: str | Path, *, dry_run: bool = False, use_stripe: bool = Tr
 
     Raises CatalogFileError (nothing written) when the file is invalid. Also used by the local stack.
     """
-    from lectern.catalog.apply import apply_catalog
-    from lectern_admin.catalog_file import load_catalog
+    from lectern_admin.catalog.apply import apply_catalog
+    from lectern_admin.catalog.catalog_file import load_catalog
 
     catalog = load_catalog(path)
     report = apply_catalog(catalog, dry_run=dry_run, stripe=use_stripe, unpublish_missing=unpublish_missing)
@@ -86,7 +86,7 @@ def _print_errors(errors: list[str]) -> int:
 def print_report(report, *, source: str, verbose: bool = False, out: TextIO | None = None) -> None:
     """A readable account of an ApplyReport: one block per course, then Stripe, then totals."""
     out = out or sys.stdout
-    from lectern.catalog.apply import LEFT_ALONE, UNCHANGED
+    from lectern_admin.catalog.apply import LEFT_ALONE, UNCHANGED
 
     print(f"Catalog {source}" + (" (dry run: nothing written)" if report.dry_run else ""), file=out)
     by_course: dict[str, list] = {}

@@ -347,7 +347,7 @@ def _say(out: TextIO, text: str) -> None:
 def dry_run(options: Options, *, out: TextIO = sys.stdout) -> None:
     """Each step's command, with the values only the stack knows as <OutputKey>: no AWS call at all."""
     from lectern_admin.stack import stage_config
-    from lectern_dev import template as tpl
+    from lectern_admin import template_file as tpl
 
     config = stage_config(options.stage)
     template = tpl.load()
@@ -395,7 +395,7 @@ def deploy(options: Options, *, out: TextIO = sys.stdout, session=None,
     from lectern_admin import secrets_cmd
     from lectern_admin.stack import outputs as read_outputs
     from lectern_admin.stack import stage_config
-    from lectern_dev import template as tpl
+    from lectern_admin import template_file as tpl
 
     config = stage_config(options.stage)
     session = session or boto3.session.Session(region_name=config.region)

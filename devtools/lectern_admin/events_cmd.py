@@ -65,7 +65,7 @@ def run_reprocess(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 def run_replay(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     _quiet_logs()
-    from lectern.payments import stripe_gateway
+    from lectern import stripe_gateway
 
     params: dict = {"delivery_success": False, "limit": 100}
     if args.since:
@@ -114,9 +114,9 @@ def run_sign(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     import base64
     import binascii
 
-    from lectern.payments import stripe_gateway
+    from lectern import stripe_gateway
     from lectern.secrets import MissingSecret
-    from lectern_dev.stripe_emulator import sign_payload
+    from lectern_admin.stripe_signature import sign_payload
 
     try:
         with open(args.file, encoding="utf-8") as handle:

@@ -41,7 +41,7 @@ def _body_text(event: dict[str, Any]) -> str:
 
 def sign_as(event: dict[str, Any], email: str) -> None:
     """Put a fresh access token for `email` into the event (the stack's signing key, read like the functions do)."""
-    from lectern.accounts import jwt_tokens
+    from lectern import jwt_tokens
     from lectern.accounts.users import user_id_for_email
 
     user_id = user_id_for_email(email)
@@ -54,7 +54,7 @@ def sign_as(event: dict[str, Any], email: str) -> None:
 
 def sign_webhook(event: dict[str, Any]) -> None:
     """A `Stripe-Signature` for the event's body, made now with the stack's webhook secret."""
-    from lectern.payments import stripe_gateway
+    from lectern import stripe_gateway
     from lectern_dev.stripe_emulator import sign_payload
 
     secret = stripe_gateway.webhook_secret()

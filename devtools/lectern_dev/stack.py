@@ -148,7 +148,7 @@ class LocalStack:
         """A code to try at checkout (LAUNCH25, 25% off), on the embedded emulator only."""
         if self._stripe is None:
             return
-        from lectern.payments.stripe_gateway import client
+        from lectern.stripe_gateway import client
 
         stripe = client()
         if stripe.v1.promotion_codes.list(params={"code": DEMO_PROMOTION_CODE, "limit": 1}).data:

@@ -4,19 +4,10 @@ The local stack and the tests build everything from here, so they cannot
 drift from the deployment.
 """
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from samcli.yamlhelper import yaml_parse
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_PATH = REPO_ROOT / "template.yaml"
-
-
-@lru_cache(maxsize=4)
-def load(path: str = str(TEMPLATE_PATH)) -> dict[str, Any]:
-    return yaml_parse(Path(path).read_text())
+from lectern_admin.template_file import REPO_ROOT, TEMPLATE_PATH, load  # noqa: F401  (re-exported)
 
 
 def resources_of_type(template: dict[str, Any], *types: str) -> dict[str, dict[str, Any]]:

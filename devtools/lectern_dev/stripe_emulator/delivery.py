@@ -9,9 +9,7 @@ after `retry_delays[n]` seconds, and is given up after the last delay.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
-import hmac
 import itertools
 import threading
 import time
@@ -19,16 +17,11 @@ import urllib.error
 import urllib.request
 from typing import Callable, Sequence
 
+from lectern_admin.stripe_signature import sign_payload  # noqa: F401  (the emulator signs its deliveries)
+
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 
 Outcome = int | str  # HTTP status, or the text of the connection error
-
-
-def sign_payload(payload: str, secret: str, timestamp: int | None = None) -> str:
-    """The `Stripe-Signature` header value, exactly as Stripe computes it."""
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}.{payload}".encode("utf-8"), hashlib.sha256)
-    return f"t={timestamp},v1={digest.hexdigest()}"
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -7,16 +7,14 @@ button is a <button name="action" value="..."> inside a POST form.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 from urllib.parse import quote
 
 from flask import Flask, Response, redirect, request
 from markupsafe import Markup
 
+from .account import Account
 from .errors import ApiError
-
-if TYPE_CHECKING:
-    from .emulator import StripeEmulator
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; }
@@ -78,10 +76,10 @@ def _fill_session_id(url: str, session_id: str) -> str:
 # ----------------------------------------------------------------- checkout
 
 
-def _checkout_page(emulator: "StripeEmulator", session_id: str, message: str | None = None, status: int = 200) -> Response:
+def _checkout_page(account: Account, session_id: str, message: str | None = None, status: int = 200) -> Response:
     try:
-        session = emulator.engine.get("checkout.session", session_id)
-        items = emulator.engine.line_items(session_id)
+        session = account.engine.get("checkout.session", session_id)
+        items = account.engine.line_items(session_id)
     except ApiError:
         return _page("Checkout not found", _notice(f"No such checkout session: {session_id}", error=True), 404)
 
@@ -98,7 +96,7 @@ def _checkout_page(emulator: "StripeEmulator", session_id: str, message: str | N
     discount = session["total_details"]["amount_discount"]
     promo_label = ""
     if session["discounts"] and session["discounts"][0]["promotion_code"]:
-        promo = emulator.engine.get("promotion_code", session["discounts"][0]["promotion_code"])
+        promo = account.engine.get("promotion_code", session["discounts"][0]["promotion_code"])
         promo_label = f" (code {promo['code']})"
     summary = Markup(
         "<table aria-label='Order summary'><thead><tr><th scope='col'>Item</th><th scope='col'>Quantity</th>"
@@ -151,9 +149,9 @@ def _checkout_page(emulator: "StripeEmulator", session_id: str, message: str | N
     return _page("Checkout", body, status)
 
 
-def _handle_checkout_post(emulator: "StripeEmulator", session_id: str) -> Response:
+def _handle_checkout_post(account: Account, session_id: str) -> Response:
     try:
-        session = emulator.engine.get("checkout.session", session_id)
+        session = account.engine.get("checkout.session", session_id)
     except ApiError:
         return _page("Checkout not found", _notice(f"No such checkout session: {session_id}", error=True), 404)
     action = request.form.get("action", "")
@@ -161,7 +159,7 @@ def _handle_checkout_post(emulator: "StripeEmulator", session_id: str) -> Respon
     promotion_code = request.form.get("promotion_code", "").strip() or None
     try:
         if action in ("pay", "pay_delayed"):
-            emulator.pay(
+            account.pay(
                 session_id,
                 delayed=action == "pay_delayed",
                 email=request.form.get("email", "").strip() or None,
@@ -174,18 +172,18 @@ def _handle_checkout_post(emulator: "StripeEmulator", session_id: str) -> Respon
         if action == "apply_promotion_code":
             if not promotion_code:
                 raise ApiError.invalid("Enter a promotion code.", param="promotion_code")
-            emulator.engine.apply_promotion_code(session_id, promotion_code)
+            account.engine.apply_promotion_code(session_id, promotion_code)
             return redirect(page_url, 303)
     except ApiError as error:
-        return _checkout_page(emulator, session_id, error.message, 400)
-    return _checkout_page(emulator, session_id, f"Unknown action: {action!r}", 400)
+        return _checkout_page(account, session_id, error.message, 400)
+    return _checkout_page(account, session_id, f"Unknown action: {action!r}", 400)
 
 
 # ---------------------------------------------------------------- dashboard
 
 
-def _dashboard(emulator: "StripeEmulator") -> Response:
-    engine = emulator.engine
+def _dashboard(account: Account) -> Response:
+    engine = account.engine
     action_url = "/dashboard/action"
 
     def table(label: str, headers: list[str], rows: list[Markup]) -> Markup:
@@ -264,7 +262,7 @@ def _dashboard(emulator: "StripeEmulator") -> Response:
 
     event_rows = []
     for ev in engine.list("event")[:100]:
-        delivered = emulator.delivery_succeeded(ev)
+        delivered = account.delivery_succeeded(ev)
         state = {True: "delivered", False: "not delivered", None: "not subscribed"}[delivered]
         event_rows.append(
             row(
@@ -280,8 +278,8 @@ def _dashboard(emulator: "StripeEmulator") -> Response:
         "<h1>Dashboard</h1>{notice}<p>Webhook endpoint: <code>{url}</code> (auto-deliver: {auto})</p><p>{deliver}</p>"
     ).format(
         notice=_notice(request.args.get("message"), error=request.args.get("error") == "1"),
-        url=emulator.webhook_url or "none configured",
-        auto="on" if emulator.auto_deliver else "off",
+        url=account.webhook_url or "none configured",
+        auto="on" if account.auto_deliver else "off",
         deliver=_button_form(action_url, "deliver_pending", "Deliver all undelivered events", {"id": ""}),
     )
     body = (
@@ -295,35 +293,35 @@ def _dashboard(emulator: "StripeEmulator") -> Response:
     return _page("Stripe emulator dashboard", body)
 
 
-def _dashboard_actions(emulator: "StripeEmulator") -> dict[str, Callable[[str, str], str]]:
+def _dashboard_actions(account: Account) -> dict[str, Callable[[str, str], str]]:
     """action name -> handler(id, amount) returning a confirmation message."""
 
     def refund(object_id: str, amount: str) -> str:
-        refund = emulator.refund(object_id, int(amount) if amount else None)
+        refund = account.refund(object_id, int(amount) if amount else None)
         return f"Refunded {_money(refund['amount'], refund['currency'])} ({refund['id']})."
 
     def deliver_pending(object_id: str, amount: str) -> str:
-        return f"Queued {emulator.deliver_pending()} event(s) for delivery."
+        return f"Queued {account.deliver_pending()} event(s) for delivery."
 
     def redeliver(object_id: str, amount: str) -> str:
-        emulator.redeliver(object_id)  # on the worker: never block this request
+        account.redeliver(object_id)  # on the worker: never block this request
         return f"Queued {object_id} for delivery."
 
     return {
-        "expire": lambda i, a: f"Expired {emulator.expire(i)['id']}.",
-        "settle_succeed": lambda i, a: f"Settled {emulator.settle_delayed(i, succeed=True)['id']}: paid.",
-        "settle_fail": lambda i, a: f"Settled {emulator.settle_delayed(i, succeed=False)['id']}: failed.",
+        "expire": lambda i, a: f"Expired {account.expire(i)['id']}.",
+        "settle_succeed": lambda i, a: f"Settled {account.settle_delayed(i, succeed=True)['id']}: paid.",
+        "settle_fail": lambda i, a: f"Settled {account.settle_delayed(i, succeed=False)['id']}: failed.",
         "refund": refund,
-        "dispute": lambda i, a: f"Opened dispute {emulator.dispute(i)['id']}.",
-        "dispute_won": lambda i, a: f"Dispute {emulator.close_dispute(i, won=True)['id']} won.",
-        "dispute_lost": lambda i, a: f"Dispute {emulator.close_dispute(i, won=False)['id']} lost.",
+        "dispute": lambda i, a: f"Opened dispute {account.dispute(i)['id']}.",
+        "dispute_won": lambda i, a: f"Dispute {account.close_dispute(i, won=True)['id']} won.",
+        "dispute_lost": lambda i, a: f"Dispute {account.close_dispute(i, won=False)['id']} lost.",
         "redeliver": redeliver,
         "deliver_pending": deliver_pending,
     }
 
 
-def register(app: Flask, emulator: "StripeEmulator") -> None:
-    actions = _dashboard_actions(emulator)
+def register(app: Flask, account: Account) -> None:
+    actions = _dashboard_actions(account)
 
     @app.get("/")
     def home():
@@ -331,15 +329,15 @@ def register(app: Flask, emulator: "StripeEmulator") -> None:
 
     @app.get("/pay/<session_id>")
     def checkout_page(session_id: str):
-        return _checkout_page(emulator, session_id)
+        return _checkout_page(account, session_id)
 
     @app.post("/pay/<session_id>")
     def checkout_submit(session_id: str):
-        return _handle_checkout_post(emulator, session_id)
+        return _handle_checkout_post(account, session_id)
 
     @app.get("/dashboard")
     def dashboard():
-        return _dashboard(emulator)
+        return _dashboard(account)
 
     @app.post("/dashboard/action")
     def dashboard_action():

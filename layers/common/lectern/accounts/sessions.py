@@ -13,7 +13,8 @@ from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from lectern.accounts import jwt_tokens, tokens
+from lectern import jwt_tokens
+from lectern.accounts import tokens
 from lectern.accounts.users import get_user
 from lectern.api.errors import Unauthenticated
 from lectern.clock import iso, utcnow

@@ -9,7 +9,7 @@ a client with an expired session should refresh, not silently act as a guest.
 """
 from typing import Any
 
-from lectern.accounts import jwt_tokens
+from lectern import jwt_tokens
 from lectern.api.errors import Unauthenticated
 
 _SCHEME = "bearer"

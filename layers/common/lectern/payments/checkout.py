@@ -17,7 +17,7 @@ import stripe
 from pydantic import BaseModel, Field
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from lectern import config
+from lectern import config, stripe_gateway
 from lectern.accounts.users import get_user, user_id_for_email
 from lectern.api.errors import (
     AlreadyOwned, NotFound, PaymentProviderUnavailable, Unauthenticated, ValidationFailed,
@@ -33,7 +33,6 @@ from lectern.models.orders import (
     FAILED, PENDING, CheckoutSessionRef, Order, OrderItem, load_order_with_items,
 )
 from lectern.observability import logger
-from lectern.payments import stripe_gateway
 
 _SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
 

@@ -17,6 +17,7 @@ import stripe
 from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
+from lectern import stripe_gateway
 from lectern.accounts import tokens
 from lectern.accounts.users import ensure_user_for_email, get_user
 from lectern.clock import iso
@@ -29,7 +30,7 @@ from lectern.models.orders import (
 from lectern.models.users import User
 from lectern.notifications import email, outbox
 from lectern.observability import logger
-from lectern.payments import purchase_mails, receipts, stripe_gateway
+from lectern.payments import purchase_mails, receipts
 
 # Checkout's payment_status values that mean "the money is in" (a 100 % discount needs no payment).
 _PAID_STATUSES = {"paid", "no_payment_required"}

@@ -22,13 +22,13 @@ from typing import Any
 import stripe
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from lectern import config
+from lectern import config, stripe_gateway
 from lectern.api import json_input
 from lectern.api.errors import BadRequest, InvalidSignature, ProcessingFailed
 from lectern.clock import iso
 from lectern.models.events import FAILED, PROCESSED, RECEIVED, StripeEvent
 from lectern.observability import logger
-from lectern.payments import fulfillment, stripe_gateway
+from lectern.payments import fulfillment
 
 TOLERANCE_SECONDS = 300
 DUPLICATE, IGNORED, INVALID_OBJECT = "duplicate", "ignored", "invalid_object"

@@ -1,7 +1,7 @@
 """Catalog as code: make the catalog table and the assets bucket match a catalog description.
 
 The description (a `CatalogSpec`) usually comes from a YAML file through
-`lectern_admin.catalog_file`; this module knows nothing about YAML so the
+`lectern_admin.catalog.catalog_file`; this module knows nothing about YAML so the
 tests and the local stack can build specs directly.
 
 Identity is stable, so ids are generated once and reused by later applies:
@@ -41,12 +41,7 @@ from lectern.ids import new_id
 from lectern.models.catalog import (
     PUBLISHED, CatalogItem, Course, CourseLesson, CourseModule, LessonResource, course_pk,
 )
-
-CREATED = "created"
-UPDATED = "updated"
-UNPUBLISHED = "unpublished"
-UNCHANGED = "unchanged"
-LEFT_ALONE = "left alone"  # a course that is in the table but not in the description
+from lectern_admin.catalog.changes import CREATED, LEFT_ALONE, UNCHANGED, UNPUBLISHED, UPDATED, Change
 
 
 # ---------------------------------------------------------------- the description
@@ -149,16 +144,6 @@ def thumbnail_key(course_id: str, thumbnail: ResourceSpec) -> str:
 # ---------------------------------------------------------------- the report
 
 
-@dataclass(frozen=True)
-class Change:
-    course_slug: str
-    kind: str  # course | module | lesson | resource | product | price
-    label: str  # how the operator recognises it: slug, key, "<lesson>/<file>", a Stripe id
-    action: str
-    fields: tuple[str, ...] = ()  # what changed, for updates
-    note: str = ""
-
-
 @dataclass
 class ApplyReport:
     dry_run: bool
@@ -196,7 +181,7 @@ def apply_catalog(
 
 def _sync_stripe(report: ApplyReport, *, enabled: bool) -> None:
     if enabled:
-        from lectern.catalog import price_sync  # imports the Stripe SDK: only paid for when used
+        from lectern_admin.catalog import price_sync  # imports the Stripe SDK: only paid for when used
 
         if price_sync.is_configured():
             report.stripe_changes = price_sync.sync_prices(report.courses, dry_run=report.dry_run)

@@ -16,10 +16,10 @@ from typing import Any
 import yaml
 
 from lectern import clock
-from lectern.catalog.apply import (
+from lectern.catalog.queries import is_slug
+from lectern_admin.catalog.apply import (
     CatalogSpec, CourseSpec, LessonSpec, ModuleSpec, ResourceSpec, safe_file_name,
 )
-from lectern.catalog.queries import is_slug
 
 _CURRENCY = re.compile(r"^[a-z]{3}$")
 _VIDEO_ID = re.compile(r"^[0-9a-f]{32}$")  # a Cloudflare Stream video uid

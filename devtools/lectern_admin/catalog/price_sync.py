@@ -16,13 +16,10 @@ from typing import Any
 
 import stripe
 
-from lectern import clock
-from lectern.catalog.apply import CREATED, UNCHANGED, UPDATED, Change
+from lectern import clock, stripe_gateway
 from lectern.models.catalog import Course
-from lectern.payments import stripe_gateway
 from lectern.secrets import MissingSecret
-
-ARCHIVED = "archived"
+from lectern_admin.catalog.changes import ARCHIVED, CREATED, UNCHANGED, UPDATED, Change
 
 
 def is_configured() -> bool:

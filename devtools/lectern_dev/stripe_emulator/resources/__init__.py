@@ -1,0 +1,1 @@
+"""The engine's rules, one module per Stripe resource, put together by `engine.Engine`."""
