@@ -229,6 +229,35 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def cpu_seconds_by_role(root_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the local stack's processes, by role: the stack itself (HTTP front
+    doors, Stripe emulator), the embedded AWS, and each function's environments (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(stat[1])
+        if pid != root_pid and ppid != root_pid:
+            continue
+        words = [w.decode(errors="replace") for w in cmdline if w]
+        if pid == root_pid:
+            role = "stack (front doors, Stripe emulator)"
+        elif any(w.endswith("embedded_aws.py") for w in words):
+            role = "embedded AWS (moto)"
+        elif any(w.endswith("lambda_worker.py") for w in words):
+            role = f"{words[-1]} environments"
+        else:
+            role = "other"
+        used[role] = used.get(role, 0.0) + (int(stat[11]) + int(stat[12])) / tick
+    return used
+
+
 def run_burst(n: int, threads: int) -> str:
     """A fresh local stack (`python -m lectern_dev.stack`) on free ports, then the burst."""
     from bench.burst import Stack, run_burst as burst
@@ -249,7 +278,9 @@ def run_burst(n: int, threads: int) -> str:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the local stack did not start:\n" + (scratch / "stack.log").read_text()[-3000:])
             time.sleep(0.1)
+        cpu_before = cpu_seconds_by_role(process.pid)
         report = burst(Stack(json.loads(info.read_text()), secret), n, threads=threads, progress=say)
+        cpu_after = cpu_seconds_by_role(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -268,7 +299,15 @@ def run_burst(n: int, threads: int) -> str:
                 f"{report.percentile(0.99):.0f}", str(report.retried),
                 f"{report.late} (drained in {report.drain_seconds:.0f} s)", verdict]]),
         "", f"Setup (checkouts, payments, refunds) took {report.setup_seconds:.1f} s; "
-            f"answers: {dict(report.statuses)}."])
+            f"answers: {dict(report.statuses)}; slowest delivery {max(report.latencies) * 1000:.0f} ms.", "",
+        "Where the CPU went during setup and burst (processes of the local stack; CPU ms per delivery "
+        "attempt): the webhook's own work (verify, record, apply: its environments) apart from the "
+        "local AWS's share.", "",
+        table(["process", "CPU s", "CPU ms per attempt"],
+              [[role, f"{cpu_after[role] - cpu_before.get(role, 0.0):.1f}",
+                f"{(cpu_after[role] - cpu_before.get(role, 0.0)) * 1000 / max(1, report.attempts):.1f}"]
+               for role in sorted(cpu_after, key=lambda r: cpu_before.get(r, 0.0) - cpu_after[r])
+               if cpu_after[role] - cpu_before.get(role, 0.0) >= 0.05])])
     print(section)
     if not report.ok:
         say("\n".join(report.problems))
