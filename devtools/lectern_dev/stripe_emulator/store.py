@@ -61,9 +61,9 @@ ID_PREFIXES = {
 }
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
-# devtools/lectern_dev/stripe_emulator -> repo root is three levels up.
-_REPO_ROOT = _PACKAGE_DIR.parents[2]
-DEFAULT_FIXTURES_PATH = _REPO_ROOT.parent / "shared" / "stripe" / "fixtures3-subset.json"
+# Stripe's own sample objects (a subset of stripe/openapi's fixtures3.json), kept in the repository:
+# nothing may read outside it.
+DEFAULT_FIXTURES_PATH = _PACKAGE_DIR / "fixtures3-subset.json"
 
 
 def new_id(prefix: str, nbytes: int = 12) -> str:
@@ -121,8 +121,7 @@ class Fixtures:
         if not self.path.is_file():
             raise FileNotFoundError(
                 f"Stripe fixtures file not found: {self.path}. Pass fixtures_path= "
-                "(or --fixtures) pointing at fixtures3-subset.json, or make sure "
-                "<repo>/../shared/stripe/fixtures3-subset.json exists."
+                "(or --fixtures) pointing at fixtures3-subset.json."
             )
         with self.path.open(encoding="utf-8") as handle:
             document = json.load(handle)
