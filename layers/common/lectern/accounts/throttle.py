@@ -7,7 +7,9 @@ account exists, so the 429 says nothing about which emails are registered.
 """
 import time
 
+from pynamodb.attributes import NumberAttribute
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.models import Model
 
 from lectern.api.errors import RateLimited
 from lectern.models.users import LoginThrottle
@@ -34,23 +36,28 @@ def _conditional_failed(exc: UpdateError) -> bool:
 
 
 def record_failure(email: str) -> None:
+    count_in_window(LoginThrottle(*LoginThrottle.key(email)), LoginThrottle.failures,
+                    LoginThrottle.expires_at_epoch, WINDOW_SECONDS)
+
+
+def count_in_window(item: Model, counter: NumberAttribute, expires_at: NumberAttribute, window_seconds: int) -> None:
+    """Add one to `item`'s `counter` within its window, or open a new window when none is running
+    (checkout throttles use it too). `item` holds the new values afterwards (UpdateItem ALL_NEW)."""
+    model = type(item)
     now = int(time.time())
-    window_end = now + WINDOW_SECONDS
-    item = LoginThrottle(*LoginThrottle.key(email))
+    window_end = now + window_seconds
     for _ in range(2):
         try:
             # Count within the current window (or open one when there is none).
-            item.update(actions=[LoginThrottle.failures.add(1),
-                                 LoginThrottle.expires_at_epoch.set(LoginThrottle.expires_at_epoch | window_end)],
-                        condition=LoginThrottle.pk.does_not_exist() | (LoginThrottle.expires_at_epoch > now))
+            item.update(actions=[counter.add(1), expires_at.set(expires_at | window_end)],
+                        condition=model.pk.does_not_exist() | (expires_at > now))
             return
         except UpdateError as exc:
             if not _conditional_failed(exc):
                 raise
         try:
             # The old window is over: start a new one, unless a concurrent request just did.
-            item.update(actions=[LoginThrottle.failures.set(1), LoginThrottle.expires_at_epoch.set(window_end)],
-                        condition=LoginThrottle.expires_at_epoch <= now)
+            item.update(actions=[counter.set(1), expires_at.set(window_end)], condition=expires_at <= now)
             return
         except UpdateError as exc:
             if not _conditional_failed(exc):
