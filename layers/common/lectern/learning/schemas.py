@@ -33,7 +33,7 @@ class OrderHistoryEntry(BaseModel):
     paid_at: str | None
     refunded_at: str | None
     refund_reason: Literal["duplicate_purchase"] | None = Field(
-        default=None, description="`duplicate_purchase`: Lectern refunded this payment itself, because the "
+        description="`duplicate_purchase`: Lectern refunded this payment itself, because the "
                                   "course was already bought through another order")
     items: list[OrderHistoryItem]
 

@@ -88,7 +88,7 @@ class CheckoutStatus(BaseModel):
     order_id: str
     status: Literal["pending", "paid", "failed", "refunded"]
     refund_reason: Literal["duplicate_purchase"] | None = Field(
-        default=None, description="`duplicate_purchase`: Lectern refunded this payment itself, because the "
+        description="`duplicate_purchase`: Lectern refunded this payment itself, because the "
                                   "buyer already had the course through another order")
     courses: list[CourseRef]
 
