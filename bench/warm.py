@@ -446,6 +446,8 @@ class Floors:
                         "ExpressionAttributeValues": {":paid": s("paid"), ":pending": s("pending")}}},
             {"Put": {"TableName": "OrdersTable", "Item": {"pk": s(f"PAYMENT_INTENT#pi_{order_id}"),
                                                            "sk": s("PAYMENT_INTENT"), "order_id": s(order_id)}}}])
+        ddb.query(TableName="OrdersTable", KeyConditionExpression="pk = :p AND begins_with(sk, :c)",
+                  ExpressionAttributeValues={":p": s(f"CHECKOUTS#{email}"), ":c": s(f"{self.other_course_id}#")})  # 3a
         ddb.get_item(TableName="UsersTable", Key={"pk": s(f"EMAIL#{email}"), "sk": s("EMAIL")},
                      ConsistentRead=True)                                                                   # 4
         ddb.transact_write_items(TransactItems=[                                                           # 5
@@ -455,8 +457,6 @@ class Floors:
                      "Item": {"pk": s(f"USER#{user_id}"), "sk": s("PROFILE"), "email": s(email)}}}])
         ddb.update_item(TableName="OrdersTable", Key=order_key, UpdateExpression="SET user_id = :u, gsi1pk = :g",
                         ExpressionAttributeValues={":u": s(user_id), ":g": s(f"USER#{user_id}")})           # 6
-        ddb.query(TableName="OrdersTable", KeyConditionExpression="pk = :p AND begins_with(sk, :c)",
-                  ExpressionAttributeValues={":p": s(f"CHECKOUTS#{email}"), ":c": s(f"{self.other_course_id}#")})  # 6a
         ddb.transact_write_items(TransactItems=[                                                           # 7
             {"Put": {"TableName": "EntitlementsTable", "ConditionExpression": new,
                      "Item": {"pk": s(f"USER#{user_id}"), "sk": s(f"ENT#{self.other_course_id}"), "status": s("active")}}},
@@ -599,8 +599,8 @@ def routes(env: Environment, fx: Fixture, floors: Floors, scale: float = 1.0) ->
         Route("GET /resources/{id}/download", "DownloadFunction", 2, "#3a (#3 + #13); and the presigned URL", n(100),
               fixed("GET", f"/resources/{fx.resource_id}/download", token=token), always(floors.download), expect=302),
         Route("webhook: checkout.session.completed (guest)", "StripeWebhookFunction", 12,
-              "#17 + #9 + paid transition (1 transaction) + EMAIL# GetItem + #7 + bind order + #18 (the buyer's "
-              "other open checkouts) + #15 + receipt stamp + claim token PutItem + claim stamp + processed; and "
+              "#17 + #9 + paid transition (1 transaction) + #18 (the buyer's other open checkouts) + EMAIL# "
+              "GetItem + #7 + bind order + #15 + receipt stamp + claim token PutItem + claim stamp + processed; and "
               "the session (with its line items) from Stripe, two emails",
               fulfil_calls, completion_event, completion_floor),
         Route("webhook: ignored event type", "StripeWebhookFunction", 2, "#17 + processed UpdateItem", n(100),

@@ -161,10 +161,10 @@ def test_paid_checkout_grants_access_binds_the_guest_and_emails_once(shop):
 
 
 def test_a_guest_completion_is_twelve_requests(shop):
-    """#17, #9 (the order and its items in one Query), the paid transition (1 transaction), #6's
-    EMAIL# GetItem, #7, binding the order, #18 (the buyer's other open checkouts for the course,
-    to expire them), #15, the receipt stamp, the claim token, the claim stamp, and the event's
-    processed UpdateItem; no reload of the order after the transition."""
+    """#17, #9 (the order and its items in one Query), the paid transition (1 transaction), #18 (the
+    buyer's other open checkouts for the course, to expire them), #6's EMAIL# GetItem, #7, binding
+    the order, #15, the receipt stamp, the claim token, the claim stamp, and the event's processed
+    UpdateItem; no reload of the order after the transition."""
     from request_counter import count_requests
 
     created = shop.checkout(email="count@example.com")

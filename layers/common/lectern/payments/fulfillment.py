@@ -199,9 +199,9 @@ def fulfill_checkout(session_id: str, *, actor: str) -> str:
             logger.error("Paid session for a failed order", extra={"order_id": order.id, "session_id": session_id})
         return f"order_{order.status}"
 
-    user = _bind_buyer(order)
     if changed:  # the buyer's other checkouts for these courses can no longer be paid
         _expire_other_checkouts(order, items)
+    user = _bind_buyer(order)
     held_through = None  # another order that already gives the buyer these courses
     if order.dispute_status not in _DISPUTE_BLOCKS_ACCESS:  # a redelivered completion must not undo a chargeback
         for item in items:
