@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--webhook-secret", default="whsec_test", help="signing secret (default: whsec_test)")
     parser.add_argument("--api-key", default="sk_test_lectern", help="accepted secret key (default: sk_test_lectern)")
     parser.add_argument("--public-base-url", default=None, help="base URL for checkout page links (default: the server URL)")
-    parser.add_argument("--fixtures", default=None, help="path to fixtures3-subset.json (default: the one beside this package)")
+    parser.add_argument("--fixtures", default=None,
+                        help="path to fixtures3-subset.json (default: the one beside this package)")
     parser.add_argument(
         "--retry-delays",
         default=",".join(str(d) for d in DEFAULT_RETRY_DELAYS),
