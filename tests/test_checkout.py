@@ -311,18 +311,32 @@ def test_a_session_no_longer_open_is_not_answered_again(api, stripe_env):
     assert start_checkout(api, course, "slow@example.com")["order_id"] != paying["order_id"]
 
 
-def test_another_promotion_code_replaces_the_open_session(api, stripe_env):
+def test_another_promotion_code_replaces_the_open_session(api, stripe_env, monkeypatch):
     """Decision: a checkout with another promotion code (or none where there was one) replaces the
-    buyer's open one: its session is expired at Stripe first, so only the new one can be paid."""
+    buyer's open one. A signed-in buyer's old session is expired at Stripe first, so only the new
+    one can be paid; a guest's is left open (a guest is an email anyone can type: a stranger must
+    not cancel it), and if both are paid the later one is refunded as a duplicate."""
+    from lectern.accounts import jwt_tokens
+
     course = sellable_course(stripe_env, price=5000)
     code = promotion_code(stripe_env, percent_off=20)
     plain = start_checkout(api, course, "codes@example.com")
     with_code = start_checkout(api, course, "codes@example.com", promotion_code=code)
     assert with_code["order_id"] != plain["order_id"]
-    assert _session(stripe_env, plain["checkout_session_id"])["status"] == "expired"
+    assert _session(stripe_env, plain["checkout_session_id"])["status"] == "open"
     assert _session(stripe_env, with_code["checkout_session_id"])["amount_total"] == 4000
     # The same code again (Stripe matches codes case-insensitively): the open session is answered.
     assert start_checkout(api, course, "codes@example.com", promotion_code=code.lower()) == with_code
+
+    monkeypatch.setenv("AUTH_SIGNING_KEY", "test-signing-key-" + "x" * 40)
+    user = create_user("member@example.com")
+    headers = {"authorization": f"Bearer {jwt_tokens.mint(user.id).token}"}
+    mine = _created(api.post("/checkout", body={"course_slug": course.slug}, headers=headers))
+    replaced = _created(api.post("/checkout", body={"course_slug": course.slug, "promotion_code": code},
+                                 headers=headers))
+    assert replaced["order_id"] != mine["order_id"]
+    assert _session(stripe_env, mine["checkout_session_id"])["status"] == "expired"
+    assert _session(stripe_env, replaced["checkout_session_id"])["status"] == "open"
 
 
 def _from(ip: str):

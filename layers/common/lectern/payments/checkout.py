@@ -7,8 +7,8 @@ Order of work, so that nothing half-made can pass for a sale:
 3. the flood limits (429): checkouts per client IP (step 2 included: it may call Stripe), and
    replaced checkouts per buyer (the first one for a course is bounded by the slot itself);
 4. the promotion code, then the pending Order, its OrderItem and the buyer's OpenCheckout
-   slot, in one transaction (a checkout replacing an open session with another code expires
-   that session at Stripe first);
+   slot, in one transaction (a signed-in buyer replacing their open session with another code
+   has it expired at Stripe first);
 5. the Checkout Session (idempotency key = the order id, so an SDK retry cannot create a
    second one); if Stripe cannot be reached the order is marked `failed` and the caller gets 503;
 6. the order points at its session, the session id is claimed unique and the slot records it.
@@ -130,8 +130,11 @@ def start_checkout(request: CheckoutRequest, user_id: str | None, client_ip: str
         _limit(("USER", buyer.user_id) if buyer.user_id else ("EMAIL", buyer.email), "CHECKOUT_LIMIT_PER_BUYER",
                LIMIT_PER_BUYER)
     promotion_id = _promotion_code_id(code) if code else None
-    if slot is not None and slot.session_id and not _same_code(slot.promotion_code, code):
-        _expire_quietly(slot.session_id)  # replaced: at most one of the buyer's sessions stays payable
+    if slot is not None and slot.session_id and buyer.user_id and not _same_code(slot.promotion_code, code):
+        # Replaced by its signed-in owner: the old session can no longer be paid. A guest is only an email
+        # anyone can type, so a guest's replacement leaves the old one be (if both get paid, the later
+        # payment is refunded as a duplicate): a stranger must not be able to cancel someone's checkout.
+        _expire_quietly(slot.session_id)
     try:
         order = _create_pending_order(course, buyer, code, promotion_id, slot_key, slot)
     except _SlotTaken:
