@@ -38,6 +38,8 @@ def quiet_environment() -> None:
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_SESSION_TOKEN": "bench",
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true", "LOG_LEVEL": "ERROR",
+        # Every checkout comes from one address here: counted (the request stays), never refused.
+        "CHECKOUT_LIMIT_PER_IP": "1000000",
     })
 
 
@@ -266,9 +268,15 @@ class Floors:
     # --- checkout
     def checkout_create(self):
         order_id, email = uuid.uuid4().hex, unique_email("floor")
+        slot_key = {"pk": self.s(f"CHECKOUTS#{email}"), "sk": self.s(f"{self.other_course_id}#GUEST")}
         self.ddb.get_item(TableName="CatalogTable", Key={"pk": self.s(f"COURSE#{OTHER_COURSE}"), "sk": self.s("COURSE")})
         self.ddb.get_item(TableName="UsersTable", Key={"pk": self.s(f"EMAIL#{email}"), "sk": self.s("EMAIL")},
                           ConsistentRead=True)
+        self.ddb.update_item(TableName="OrdersTable", Key={"pk": self.s("THROTTLE#CHECKOUT#IP#127.0.0.1"),
+                                                           "sk": self.s("WINDOW")},
+                             UpdateExpression="ADD checkouts :one", ExpressionAttributeValues={":one": {"N": "1"}},
+                             ReturnValues="ALL_NEW")
+        self.ddb.get_item(TableName="OrdersTable", Key=slot_key, ConsistentRead=True)
         new = "attribute_not_exists(pk)"
         self.ddb.transact_write_items(TransactItems=[
             {"Put": {"TableName": "OrdersTable", "ConditionExpression": new, "Item": {
@@ -276,7 +284,9 @@ class Floors:
                 "email": self.s(email), "total_amount": {"N": "4900"}}}},
             {"Put": {"TableName": "OrdersTable", "ConditionExpression": new, "Item": {
                 "pk": self.s(f"ORDER#{order_id}"), "sk": self.s(f"ITEM#{self.other_course_id}"),
-                "unit_amount": {"N": "4900"}}}}])
+                "unit_amount": {"N": "4900"}}}},
+            {"Put": {"TableName": "OrdersTable", "ConditionExpression": new,
+                     "Item": {**slot_key, "order_id": self.s(order_id)}}}])
         session = self.stripe.v1.checkout.sessions.create({
             "mode": "payment", "line_items": [{"price": self.other_price, "quantity": 1}],
             "client_reference_id": order_id, "metadata": {"order_id": order_id},
@@ -290,7 +300,10 @@ class Floors:
                         "ExpressionAttributeNames": {"#st": "status"},
                         "ExpressionAttributeValues": {":s": self.s(session.id), ":p": self.s("pending")}}},
             {"Put": {"TableName": "OrdersTable", "ConditionExpression": new, "Item": {
-                "pk": self.s(f"CHECKOUT#{session.id}"), "sk": self.s("CHECKOUT"), "order_id": self.s(order_id)}}}])
+                "pk": self.s(f"CHECKOUT#{session.id}"), "sk": self.s("CHECKOUT"), "order_id": self.s(order_id)}}},
+            {"Update": {"TableName": "OrdersTable", "Key": slot_key, "UpdateExpression": "SET session_id = :s",
+                        "ConditionExpression": "order_id = :o",
+                        "ExpressionAttributeValues": {":s": self.s(session.id), ":o": self.s(order_id)}}}])
 
     def checkout_status(self):
         self.ddb.get_item(TableName="OrdersTable",
@@ -418,13 +431,13 @@ class Floors:
         return order_id
 
     def fulfillment(self, order_id: str, session_id: str):
-        """A guest's checkout.session.completed: 11 DynamoDB requests, the session from Stripe, two emails."""
+        """A guest's checkout.session.completed: 12 DynamoDB requests, the session from Stripe, two emails."""
         s, ddb, new = self.s, self.ddb, "attribute_not_exists(pk)"
         email, user_id, event_id = unique_email("floor-guest"), uuid.uuid4().hex, f"evt_floor_{uuid.uuid4().hex}"
         order_key = {"pk": s(f"ORDER#{order_id}"), "sk": s("ORDER")}
         ddb.put_item(TableName="StripeEventsTable", ConditionExpression="attribute_not_exists(stripe_event_id)",
                      Item={"stripe_event_id": s(event_id), "status": s("received")})                       # 1
-        self.stripe.v1.checkout.sessions.retrieve(session_id)
+        self.stripe.v1.checkout.sessions.retrieve(session_id, params={"expand": ["line_items"]})
         ddb.query(TableName="OrdersTable", KeyConditionExpression="pk = :p", ConsistentRead=True,
                   ExpressionAttributeValues={":p": s(f"ORDER#{order_id}")})                                  # 2
         ddb.transact_write_items(TransactItems=[                                                           # 3
@@ -433,6 +446,8 @@ class Floors:
                         "ExpressionAttributeValues": {":paid": s("paid"), ":pending": s("pending")}}},
             {"Put": {"TableName": "OrdersTable", "Item": {"pk": s(f"PAYMENT_INTENT#pi_{order_id}"),
                                                            "sk": s("PAYMENT_INTENT"), "order_id": s(order_id)}}}])
+        ddb.query(TableName="OrdersTable", KeyConditionExpression="pk = :p AND begins_with(sk, :c)",
+                  ExpressionAttributeValues={":p": s(f"CHECKOUTS#{email}"), ":c": s(f"{self.other_course_id}#")})  # 3a
         ddb.get_item(TableName="UsersTable", Key={"pk": s(f"EMAIL#{email}"), "sk": s("EMAIL")},
                      ConsistentRead=True)                                                                   # 4
         ddb.transact_write_items(TransactItems=[                                                           # 5
@@ -567,9 +582,10 @@ def routes(env: Environment, fx: Fixture, floors: Floors, scale: float = 1.0) ->
               always(floors.list_courses)),
         Route("GET /courses/{slug}", "CatalogFunction", 1, "#2", n(100), fixed("GET", f"/courses/{COURSE}"),
               always(floors.course_detail)),
-        Route("POST /checkout (guest)", "CheckoutFunction", 4,
-              "#4 + EMAIL# GetItem (half of #6) + order & item (1 transaction) + session ref (1 transaction); "
-              "and Stripe's session create", n(40), checkout_event, always(floors.checkout_create), expect=201),
+        Route("POST /checkout (guest)", "CheckoutFunction", 6,
+              "#4 + EMAIL# GetItem (half of #6) + #24 (IP counter) + #23 (open checkout GetItem) + order, item & "
+              "slot (1 transaction) + session ref & slot (1 transaction); and Stripe's session create", n(40),
+              checkout_event, always(floors.checkout_create), expect=201),
         Route("GET /checkout/{session_id}", "CheckoutFunction", 2, "#10", n(100),
               fixed("GET", f"/checkout/{fx.session_id}"), always(floors.checkout_status)),
         Route("POST /auth/login", "AuthFunction", 6,
@@ -588,10 +604,11 @@ def routes(env: Environment, fx: Fixture, floors: Floors, scale: float = 1.0) ->
               n(100), fixed("GET", f"/learn/{COURSE}/lessons/{fx.lesson_slug}", token=token), always(floors.lesson)),
         Route("GET /resources/{id}/download", "DownloadFunction", 2, "#3a (#3 + #13); and the presigned URL", n(100),
               fixed("GET", f"/resources/{fx.resource_id}/download", token=token), always(floors.download), expect=302),
-        Route("webhook: checkout.session.completed (guest)", "StripeWebhookFunction", 11,
-              "#17 + #9 + paid transition (1 transaction) + EMAIL# GetItem + #7 + bind order + #15 + receipt stamp "
-              "+ claim token (1 transaction with the user's live-link hash) + claim stamp + processed; "
-              "and the session from Stripe, two emails",
+        Route("webhook: checkout.session.completed (guest)", "StripeWebhookFunction", 12,
+              "#17 + #9 + paid transition (1 transaction) + #23 (the buyer's other open checkouts) + EMAIL# "
+              "GetItem + #7 + bind order + #15 + receipt stamp + claim token (1 transaction with the user's "
+              "live-link hash) + claim stamp + processed; and the session (with its line items) from Stripe, "
+              "two emails",
               fulfil_calls, completion_event, completion_floor),
         Route("webhook: ignored event type", "StripeWebhookFunction", 2, "#17 + processed UpdateItem", n(100),
               ignored_event, lambda i: (lambda: floors.webhook_record_once(f"evt_fi_{uuid.uuid4().hex}", False))),

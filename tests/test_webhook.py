@@ -165,18 +165,19 @@ def test_paid_checkout_grants_access_binds_the_guest_and_emails_once(shop):
     assert json.loads(record.payload)["id"] == completed["id"]
 
 
-def test_a_guest_completion_is_eleven_requests(shop):
-    """#17, #9 (the order and its items in one Query), the paid transition (1 transaction), #6's
-    EMAIL# GetItem, #7, binding the order, #15, the receipt stamp, the claim token (one transaction
-    with the user's live-link hash, which supersedes older links), the claim stamp, and the event's
-    processed UpdateItem; no reload of the order after the transition."""
+def test_a_guest_completion_is_twelve_requests(shop):
+    """#17, #9 (the order and its items in one Query), the paid transition (1 transaction), #23 (the
+    buyer's other open checkouts for the course, to expire them), #6's EMAIL# GetItem, #7, binding
+    the order, #15, the receipt stamp, the claim token (one transaction with the user's live-link
+    hash, which supersedes older links), the claim stamp, and the event's processed UpdateItem; no
+    reload of the order after the transition."""
     from request_counter import count_requests
 
     created = shop.checkout(email="count@example.com")
     session = shop.emu.pay(created["checkout_session_id"])
     with count_requests() as counter:
         assert shop.deliver(shop.event("checkout.session.completed", session["id"]))["statusCode"] == 200
-    assert counter.by_operation() == {"PutItem": 1, "Query": 1, "TransactWriteItems": 4, "GetItem": 1,
+    assert counter.by_operation() == {"PutItem": 1, "Query": 2, "TransactWriteItems": 4, "GetItem": 1,
                                       "UpdateItem": 4}
     # The receipt was written from the order as the transition left it, without reading it back.
     order = order_of(created)
@@ -197,7 +198,7 @@ def test_a_paid_session_with_a_customer_records_it_in_the_same_requests(shop):
     shop.emu.pay(session_id)
     with count_requests() as counter:
         assert shop.deliver(shop.event("checkout.session.completed", session_id))["statusCode"] == 200
-    assert sum(counter.by_operation().values()) == 11
+    assert sum(counter.by_operation().values()) == 12  # the guest floor: no more
     order = order_of(created)
     assert order.status == PAID and order.stripe_customer_id == "cus_test_lectern42"
 
@@ -749,3 +750,290 @@ def test_resend_claim_sends_only_for_a_paid_unclaimed_guest_order_and_tells_noth
     blocked = resend_claim(shop.api, paid["id"], ip="192.0.2.99")
     assert blocked["statusCode"] == 429 and int(blocked["headers"]["Retry-After"]) > 0
     assert len(claim_links("guest@example.com")) == 4 and paid_order.status == PAID
+
+
+# ------------------------------------------------------------------ an order is paid only by its own session
+
+def _foreign_session(emu, order_id: str, *, names: str = "both", amount: int = 100, currency: str = "eur",
+                     intent_metadata: bool = False) -> dict:
+    """A Checkout Session some other integration on the Stripe account made (or a Payment Link whose
+    visitor set client_reference_id), naming our order: 1.00 EUR by default."""
+    from payments_support import stripe_client
+
+    client = stripe_client(emu)
+    price = client.v1.prices.create(params={"currency": currency, "unit_amount": amount,
+                                            "product_data": {"name": "Something else"}})
+    params = {"mode": "payment", "line_items": [{"price": price.id, "quantity": 1}],
+              "success_url": "https://elsewhere.example/ok", "cancel_url": "https://elsewhere.example/no"}
+    if names in ("both", "client_reference_id"):  # ("none": only the PaymentIntent metadata, if asked)
+        params["client_reference_id"] = order_id
+    if names in ("both", "metadata"):
+        params["metadata"] = {"order_id": order_id}
+    if intent_metadata:
+        params["payment_intent_data"] = {"metadata": {"order_id": order_id}}
+    return client.v1.checkout.sessions.create(params).to_dict()
+
+
+@pytest.mark.parametrize("names", ["client_reference_id", "metadata", "both"])
+def test_another_session_naming_the_order_pays_for_nothing(shop, names):
+    """A 1.00 EUR session naming a 79.00 USD order in client_reference_id or metadata.order_id
+    fulfilled it: access, and a receipt saying "1.00 EUR". Only the order's own session may."""
+    shop.course = sellable_course(shop.emu, price=7900)
+    created = shop.checkout(email="victim@example.com")
+    foreign = shop.emu.pay(_foreign_session(shop.emu, created["order_id"], names=names)["id"],
+                           email="victim@example.com")
+    completed = shop.event("checkout.session.completed", foreign["id"])
+    response = shop.deliver(completed)
+    assert response["statusCode"] == 200
+    record = stored(completed["id"])
+    assert (record.status, record.outcome) == (PROCESSED, "session_mismatch")
+    order = order_of(created)
+    assert (order.status, order.total_amount, order.currency) == (PENDING, 7900, "usd")
+    assert order.payment_intent_id is None and not shop.has_access(order) and user_id_for_email(order.email) is None
+    assert sent_emails() == []
+    assert shop.api.get(f"/checkout/{foreign['id']}")["statusCode"] == 404
+
+    # The order's own session still pays for it, at its own price.
+    session = shop.emu.pay(created["checkout_session_id"])
+    assert shop.deliver(shop.event("checkout.session.completed", session["id"]))["statusCode"] == 200
+    order = order_of(created)
+    assert order.status == PAID and shop.has_access(order)
+    [receipt] = emails("receipt", "victim@example.com")
+    assert "79.00 USD" in receipt.body and "EUR" not in receipt.body
+
+
+def test_another_session_naming_the_order_cannot_settle_or_fail_it_either(shop):
+    created = shop.checkout()
+    delayed = shop.emu.pay(_foreign_session(shop.emu, created["order_id"])["id"], delayed=True)
+    shop.emu.settle_delayed(delayed["id"], succeed=True)
+    succeeded = shop.event("checkout.session.async_payment_succeeded", delayed["id"])
+    assert shop.deliver(succeeded)["statusCode"] == 200
+    assert stored(succeeded["id"]).outcome == "session_mismatch"
+
+    expiring = _foreign_session(shop.emu, created["order_id"])
+    shop.emu.expire(expiring["id"])
+    expired = shop.event("checkout.session.expired", expiring["id"])
+    assert shop.deliver(expired)["statusCode"] == 200
+    assert stored(expired["id"]).outcome == "session_mismatch"
+    bounced = shop.emu.pay(_foreign_session(shop.emu, created["order_id"])["id"], delayed=True)
+    shop.emu.settle_delayed(bounced["id"], succeed=False)
+    failed = shop.event("checkout.session.async_payment_failed", bounced["id"])
+    assert shop.deliver(failed)["statusCode"] == 200
+    assert stored(failed["id"]).outcome == "session_mismatch"
+
+    order = order_of(created)
+    assert order.status == PENDING and not shop.has_access(order) and sent_emails() == []
+
+
+def _tamper(emu, session_id: str, change: str) -> None:
+    """What a session the order recorded could disagree with (a Stripe-compatible API that lies,
+    a price edited under the session): the emulator's state is changed directly."""
+    with emu.state.lock:
+        session = emu.state["checkout.session"][session_id]
+        line = emu.state.session_extras[session_id].line_items[0]
+        if change == "currency":
+            session["currency"] = "eur"
+        elif change == "price":
+            line["price"] = dict(line["price"], id="price_someone_elses")
+        elif change == "quantity":
+            line["quantity"] = 2
+        elif change == "subtotal":
+            session["amount_subtotal"] = session["amount_total"] = 100
+        elif change == "total":
+            session["amount_total"] = 100
+        elif change == "coupon":  # a discount that no promotion code gave
+            session["amount_total"] -= 1000
+            session["total_details"] = dict(session["total_details"], amount_discount=1000)
+            session["discounts"] = [{"coupon": "some_coupon", "promotion_code": None}]
+
+
+@pytest.mark.parametrize("change", ["currency", "price", "quantity", "subtotal", "total", "coupon"])
+def test_the_orders_own_session_must_charge_what_the_order_says(shop, change):
+    created = shop.checkout()
+    session = shop.emu.pay(created["checkout_session_id"])
+    _tamper(shop.emu, session["id"], change)
+    completed = shop.event("checkout.session.completed", session["id"])
+    assert shop.deliver(completed)["statusCode"] == 200
+    assert stored(completed["id"]).outcome == "amount_mismatch"
+    order = order_of(created)
+    assert order.status == PENDING and not shop.has_access(order) and sent_emails() == []
+
+
+def test_a_promotion_code_entered_on_stripes_page_is_the_orders_own(shop):
+    shop.course = sellable_course(shop.emu, price=5000)
+    code = promotion_code(shop.emu, percent_off=20)
+    created = shop.checkout()  # no code given: the session lets the buyer enter one
+    session = shop.emu.pay(created["checkout_session_id"], promotion_code=code)
+    assert shop.deliver(shop.event("checkout.session.completed", session["id"]))["statusCode"] == 200
+    order = order_of(created)
+    assert (order.status, order.total_amount, order.discount_amount) == (PAID, 4000, 1000)
+
+
+def test_refunds_and_disputes_of_a_payment_that_is_not_the_orders_change_nothing(shop):
+    """A charge whose PaymentIntent metadata names our order (any integration on the account can
+    write it): its refund revoked the buyer's access and marked the order refunded; its dispute
+    took access away. Now: outcome payment_mismatch, nothing changes."""
+    order, _ = shop.paid()
+    foreign = shop.emu.pay(_foreign_session(shop.emu, order.id, names="none", intent_metadata=True)["id"])
+    assert shop.emu.engine.get("payment_intent", foreign["payment_intent"])["metadata"] == {"order_id": order.id}
+    shop.emu.refund(foreign["payment_intent"])
+    refunded = shop.event("charge.refunded", shop.charge_of(foreign))
+    assert shop.deliver(refunded)["statusCode"] == 200
+    assert stored(refunded["id"]).outcome == "payment_mismatch"
+
+    other = shop.emu.pay(_foreign_session(shop.emu, order.id, names="none", intent_metadata=True)["id"])
+    dispute = shop.emu.dispute(shop.charge_of(other))
+    opened = shop.event("charge.dispute.created", dispute["id"])
+    assert shop.deliver(opened)["statusCode"] == 200
+    assert stored(opened["id"]).outcome == "payment_mismatch"
+    shop.emu.close_dispute(dispute["id"], won=False)
+    closed = shop.event("charge.dispute.closed", dispute["id"])
+    assert shop.deliver(closed)["statusCode"] == 200
+    assert stored(closed["id"]).outcome == "payment_mismatch"
+
+    order = order_of({"order_id": order.id})
+    assert (order.status, order.amount_refunded, order.dispute_status) == (PAID, 0, None)
+    assert shop.has_access(order)
+    assert list(RefundRecord.query(order_pk(order.id), RefundRecord.sk.startswith("REFUND#"))) == []
+
+
+def test_a_foreign_refund_naming_a_pending_order_is_not_retried_forever(shop):
+    """Before the order is paid, a refund naming it waited (500, "RetryLater") for a fulfillment
+    that would never come: Stripe retried it for three days. Its session's PaymentIntent is not
+    this one: outcome payment_mismatch, 200."""
+    created = shop.checkout()
+    foreign = shop.emu.pay(_foreign_session(shop.emu, created["order_id"], names="none", intent_metadata=True)["id"])
+    shop.emu.refund(foreign["payment_intent"])
+    refunded = shop.event("charge.refunded", shop.charge_of(foreign))
+    assert shop.deliver(refunded)["statusCode"] == 200
+    assert stored(refunded["id"]).outcome == "payment_mismatch"
+    assert order_of(created).status == PENDING
+
+
+# ------------------------------------------------------------------ one course, one payment
+
+def _signed_in(monkeypatch, email: str):
+    from lectern import jwt_tokens
+    from lectern.accounts.users import create_user
+
+    monkeypatch.setenv("AUTH_SIGNING_KEY", "test-signing-key-" + "x" * 40)
+    user = create_user(email, password_hash="argon2-hash")
+    return user, {"authorization": f"Bearer {jwt_tokens.mint(user.id).token}"}
+
+
+def test_a_paid_order_expires_the_buyers_other_open_sessions_for_the_course(shop, monkeypatch):
+    """The member's own checkout and one made as a guest with the member's email are two open
+    sessions; paying one made the other payable still. Now it is expired at Stripe (and its
+    event fails its order); a checkout for another course stays open."""
+    user, headers = _signed_in(monkeypatch, "member@example.com")
+    mine = shop.api.post("/checkout", body={"course_slug": shop.course.slug}, headers=headers)["json"]
+    as_guest = start_checkout(shop.api, shop.course, "member@example.com")
+    other_course = start_checkout(shop.api, sellable_course(shop.emu), "member@example.com")
+    assert len({mine["order_id"], as_guest["order_id"]}) == 2
+
+    session = shop.emu.pay(mine["checkout_session_id"])
+    assert shop.deliver(shop.event("checkout.session.completed", session["id"]))["statusCode"] == 200
+    assert shop.emu.engine.get("checkout.session", as_guest["checkout_session_id"])["status"] == "expired"
+    assert shop.emu.engine.get("checkout.session", other_course["checkout_session_id"])["status"] == "open"
+    expired = shop.event("checkout.session.expired", as_guest["checkout_session_id"])
+    assert shop.deliver(expired)["statusCode"] == 200
+    assert order_of(as_guest).status == FAILED and order_of(mine).status == PAID
+
+
+def _paid_twice(shop, email: str = "twice@example.com") -> tuple[dict, dict, dict, dict]:
+    """Two checkouts of one course and buyer, both paid at Stripe before either is fulfilled:
+    the first is paid by bank debit (complete, not settled), so the second could not reuse it."""
+    first = shop.checkout(email)
+    first_session = shop.emu.pay(first["checkout_session_id"], delayed=True)
+    second = shop.checkout(email)
+    assert second["order_id"] != first["order_id"]
+    second_session = shop.emu.pay(second["checkout_session_id"])
+    shop.emu.settle_delayed(first_session["id"], succeed=True)
+    return first, shop.emu.engine.get("checkout.session", first_session["id"]), second, second_session
+
+
+def test_a_second_payment_for_a_course_is_refunded_once_and_sends_no_receipt(shop, monkeypatch):
+    """Both orders were `paid`, with two receipts. Now the one fulfilled second is refunded at
+    Stripe (reason duplicate, idempotency key from the order, metadata naming it), marked
+    refunded with refund_reason duplicate_purchase where the buyer looks, and sends nothing."""
+    user, headers = _signed_in(monkeypatch, "twice@example.com")
+    first, first_session, second, second_session = _paid_twice(shop)
+    assert shop.deliver(shop.event("checkout.session.completed", second_session["id"]))["statusCode"] == 200
+    late = shop.event("checkout.session.async_payment_succeeded", first_session["id"])
+    for _ in range(2):  # delivered twice: still one refund
+        assert shop.deliver(late)["statusCode"] == 200
+    assert stored(late["id"]).outcome == "duplicate_refunded"
+
+    duplicate, kept = order_of(first), order_of(second)
+    assert (kept.status, duplicate.status) == (PAID, REFUNDED)
+    assert (duplicate.refund_reason, duplicate.duplicate_of, duplicate.user_id) == ("duplicate_purchase", kept.id,
+                                                                                   user.id)
+    assert duplicate.receipt_sent_at is None and len(emails("receipt", "twice@example.com")) == 1
+    [refund] = shop.emu.engine.list("refund", lambda r: r["payment_intent"] == first_session["payment_intent"])
+    assert (refund["reason"], refund["amount"], refund["metadata"]["order_id"]) == ("duplicate", 4900, duplicate.id)
+    assert entitlements.get(user.id, shop.course.id).order_id == kept.id and shop.has_access(kept)
+
+    status = shop.api.get(f"/checkout/{first['checkout_session_id']}")["json"]
+    assert (status["status"], status["refund_reason"]) == ("refunded", "duplicate_purchase")
+    history = {o["id"]: o for o in shop.api.get("/me/orders", headers=headers)["json"]["orders"]}
+    assert (history[duplicate.id]["status"], history[duplicate.id]["refund_reason"]) == ("refunded",
+                                                                                       "duplicate_purchase")
+    assert (history[kept.id]["status"], history[kept.id]["refund_reason"]) == ("paid", None)
+
+    # Stripe's charge.refunded for it records the refund and changes nothing else.
+    refunded = shop.event("charge.refunded", shop.charge_of(first_session))
+    assert shop.deliver(refunded)["statusCode"] == 200
+    assert order_of(first).amount_refunded == 4900 and shop.has_access(kept)
+
+
+def test_stripe_down_while_expiring_the_others_does_not_stop_the_fulfillment(shop, monkeypatch):
+    import stripe
+
+    from lectern import stripe_gateway
+
+    user, headers = _signed_in(monkeypatch, "down@example.com")
+    mine = shop.api.post("/checkout", body={"course_slug": shop.course.slug}, headers=headers)["json"]
+    as_guest = start_checkout(shop.api, shop.course, "down@example.com")
+    session = shop.emu.pay(as_guest["checkout_session_id"])
+    tried = []
+
+    def unreachable(session_id, *args, **kwargs):
+        tried.append(session_id)
+        raise stripe.APIConnectionError("Network error talking to Stripe", should_retry=True)
+
+    monkeypatch.setattr(stripe_gateway.client().v1.checkout.sessions, "expire", unreachable)
+    completed = shop.event("checkout.session.completed", session["id"])
+    assert shop.deliver(completed)["statusCode"] == 200
+    assert tried == [mine["checkout_session_id"]]
+    assert stored(completed["id"]).outcome == "fulfilled"
+    assert shop.has_access(order_of(as_guest)) and len(emails("receipt", "down@example.com")) == 1
+
+
+def test_stripe_down_during_the_duplicate_refund_is_retried_until_refunded(shop, monkeypatch):
+    """Decision: the duplicate's event answers 500, so Stripe redelivers it until the refund is
+    made (the first order's fulfillment is not affected); nothing is sent meanwhile."""
+    import stripe
+
+    from lectern import stripe_gateway
+
+    first, first_session, second, second_session = _paid_twice(shop, "retry@example.com")
+    assert shop.deliver(shop.event("checkout.session.completed", second_session["id"]))["statusCode"] == 200
+    refunds = stripe_gateway.client().v1.refunds
+    real = refunds.create
+
+    def down(*args, **kwargs):
+        raise stripe.APIConnectionError("Network error talking to Stripe", should_retry=True)
+
+    monkeypatch.setattr(refunds, "create", down)
+    late = shop.event("checkout.session.async_payment_succeeded", first_session["id"])
+    response = shop.deliver(late)
+    assert response["statusCode"] == 500 and response["json"]["error"]["code"] == "processing_failed"
+    assert stored(late["id"]).status == EVENT_FAILED and "APIConnectionError" in stored(late["id"]).processing_error
+    assert order_of(first).status == PAID and order_of(second).status == PAID
+    assert len(emails("receipt", "retry@example.com")) == 1
+
+    monkeypatch.setattr(refunds, "create", real)
+    assert shop.deliver(late)["statusCode"] == 200  # Stripe's redelivery
+    assert (order_of(first).status, order_of(first).refund_reason) == (REFUNDED, "duplicate_purchase")
+    assert len(shop.emu.engine.list("refund", lambda r: r["payment_intent"] == first_session["payment_intent"])) == 1
+    assert len(emails("receipt", "retry@example.com")) == 1

@@ -22,11 +22,17 @@ document_bearer_auth(app)
 @app.post("/checkout", status_code=201, summary="Start buying a course (Stripe Checkout)", tags=["Checkout"],
           security=SIGNED_IN_OPTIONAL,
           description="Auth optional. Creates a pending order and a Stripe Checkout Session; redirect the "
-                      "buyer to `checkout_url`. Access is granted when Stripe confirms the payment.",
-          responses=api_responses(201, CheckoutCreated, 400, 401, 404, 409, 422, 500, 503,
+                      "buyer to `checkout_url`. Access is granted when Stripe confirms the payment. The same "
+                      "buyer (guest email, or signed-in user) checking out the same course again while its "
+                      "session is open gets that session again (same `order_id`). 409 `already_owned`, "
+                      "`free_course` (enrol instead) or `checkout_in_progress`; 429 `rate_limited` (with "
+                      "`Retry-After`) after too many new checkouts from one address or for one buyer.",
+          responses=api_responses(201, CheckoutCreated, 400, 401, 404, 409, 422, 429, 500, 503,
                                   description="The pending order and where to pay for it"))
 def create_checkout(body: CheckoutRequest) -> CheckoutCreated:
-    return checkout.start_checkout(body, optional_user_id(app))
+    # API Gateway's sourceIp: the TCP peer, which a client cannot choose (unlike X-Forwarded-For).
+    client_ip = app.current_event.request_context.http.source_ip
+    return checkout.start_checkout(body, optional_user_id(app), client_ip or None)
 
 
 @app.get("/checkout/<checkout_session_id>", summary="Status of a checkout, for the success page to poll",

@@ -47,7 +47,10 @@ export default async function checkoutSuccess({ query }) {
     if (order.status === "paid") return showPaid(order);
     if (order.status === "failed") return showFailed(order);
     if (order.status === "refunded") {
-      return show("refunded", "This order was refunded.", [h("p", {}, h("a", { href: "/" }, "Back to the courses"))]);
+      const why = order.refund_reason === "duplicate_purchase"
+        ? "You already had this course through another order, so this payment was refunded."
+        : "This order was refunded.";
+      return show("refunded", why, [h("p", {}, h("a", { href: "/" }, "Back to the courses"))]);
     }
     showProcessing();
     return schedule();

@@ -35,5 +35,7 @@ export default async function orders() {
             order.discount_amount ? h("span", { class: "muted" },
               ` (discount ${money(order.discount_amount, order.currency)})`) : null),
           h("td", {}, h("span", { class: `badge badge--${order.status}` }, STATUS_TEXT[order.status] || order.status),
-            order.refunded_at ? h("span", { class: "muted" }, ` ${formatDate(order.refunded_at)}`) : null)))))));
+            order.refunded_at ? h("span", { class: "muted" }, ` ${formatDate(order.refunded_at)}`) : null,
+            order.refund_reason === "duplicate_purchase"
+              ? h("span", { class: "muted" }, " (paid twice: refunded)") : null)))))));
 }

@@ -11,7 +11,9 @@ import hashlib
 import ipaddress
 import time
 
+from pynamodb.attributes import NumberAttribute
 from pynamodb.exceptions import UpdateError
+from pynamodb.models import Model
 
 from lectern import config
 from lectern.api.errors import RateLimited
@@ -58,6 +60,30 @@ def take_attempt(email: str) -> None:
         retry_after = 1
     raise RateLimited("Too many failed sign-in attempts; try again later.",
                       headers={"Retry-After": str(retry_after)})
+
+
+def count_in_window(item: Model, counter: NumberAttribute, expires_at: NumberAttribute, window_seconds: int) -> None:
+    """Add one to `item`'s `counter` within its window, or open a new window when none is running
+    (checkout throttles use it too). `item` holds the new values afterwards (UpdateItem ALL_NEW)."""
+    model = type(item)
+    now = int(time.time())
+    window_end = now + window_seconds
+    for _ in range(2):
+        try:
+            # Count within the current window (or open one when there is none).
+            item.update(actions=[counter.add(1), expires_at.set(expires_at | window_end)],
+                        condition=model.pk.does_not_exist() | (expires_at > now))
+            return
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
+        try:
+            # The old window is over: start a new one, unless a concurrent request just did.
+            item.update(actions=[counter.set(1), expires_at.set(window_end)], condition=expires_at <= now)
+            return
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
 
 
 def clear(email: str) -> None:

@@ -61,6 +61,15 @@ class AlreadyOwned(ApiError):
     status, code, message = 409, "already_owned", "This course is already in your library."
 
 
+class FreeCourse(ApiError):
+    status, code, message = 409, "free_course", "This course is free: enrol from its page instead of buying it."
+
+
+class CheckoutInProgress(ApiError):
+    status, code, message = (409, "checkout_in_progress",
+                             "A checkout for this course is being started already; try again in a moment.")
+
+
 class EmailTaken(ApiError):
     status, code, message = 409, "email_taken", "An account with this email already exists."
 

@@ -33,7 +33,7 @@ def _order_view(order: Order, items: list[OrderItem]) -> dict:
         "id": order.id, "status": order.status, "subtotal_amount": int(order.subtotal_amount),
         "discount_amount": int(order.discount_amount), "total_amount": int(order.total_amount),
         "currency": order.currency, "created_at": order.created_at, "paid_at": order.paid_at,
-        "refunded_at": order.refunded_at,
+        "refunded_at": order.refunded_at, "refund_reason": order.refund_reason,
         "items": [{"course_id": i.course_id, "course_slug": i.course_slug, "course_title": i.course_title,
                    "unit_amount": int(i.unit_amount), "quantity": int(i.quantity)} for i in items],
     }

@@ -32,6 +32,9 @@ class OrderHistoryEntry(BaseModel):
     created_at: str
     paid_at: str | None
     refunded_at: str | None
+    refund_reason: Literal["duplicate_purchase"] | None = Field(
+        description="`duplicate_purchase`: Lectern refunded this payment itself, because the "
+                                  "course was already bought through another order")
     items: list[OrderHistoryItem]
 
 

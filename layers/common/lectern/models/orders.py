@@ -5,6 +5,9 @@
 - refund record:    pk = ORDER#<id>, sk = REFUND#<stripe refund id>
 - session lookup:   pk = CHECKOUT#<checkout session id>, sk = CHECKOUT (uniqueness of the session id)
 - intent lookup:    pk = PAYMENT_INTENT#<id>, sk = PAYMENT_INTENT (refund and dispute events → order)
+- open checkout:    pk = CHECKOUTS#<email>, sk = <course_id>#GUEST | <course_id>#USER#<user_id>
+                    (the buyer's latest checkout for a course: reused while its session is open)
+- checkout throttle: pk = THROTTLE#CHECKOUT#<IP|EMAIL|USER>#<value>, sk = WINDOW
 
 Money fields are written once, when the order is created or paid, and never
 changed: refunds and disputes are recorded beside them.
@@ -17,6 +20,8 @@ from lectern.models.base import KeyedModel, meta
 _META = meta("ORDERS_TABLE", "OrdersTable")
 
 PENDING, PAID, FAILED, REFUNDED = "pending", "paid", "failed", "refunded"
+# refund_reason of an order Lectern refunded itself: paid while the course was already held through another order.
+DUPLICATE_PURCHASE = "duplicate_purchase"
 # The only transitions an order may make; every write states its "from" as a condition.
 TRANSITIONS = {PENDING: {PAID, FAILED}, PAID: {REFUNDED}, FAILED: set(), REFUNDED: set()}
 
@@ -45,6 +50,7 @@ class Order(KeyedModel):
     payment_intent_id = UnicodeAttribute(null=True)
     stripe_customer_id = UnicodeAttribute(null=True)  # the paid session's `customer`, when Stripe made one
     promotion_code = UnicodeAttribute(null=True)
+    promotion_code_id = UnicodeAttribute(null=True)  # Stripe's id of promotion_code (promo_…)
     currency = UnicodeAttribute()
     subtotal_amount = NumberAttribute()
     discount_amount = NumberAttribute(default=0)
@@ -55,6 +61,8 @@ class Order(KeyedModel):
     paid_at = UnicodeAttribute(null=True)
     failed_at = UnicodeAttribute(null=True)
     refunded_at = UnicodeAttribute(null=True)
+    refund_reason = UnicodeAttribute(null=True)  # set when Lectern refunded it itself (DUPLICATE_PURCHASE)
+    duplicate_of = UnicodeAttribute(null=True)  # the order that already gave access when this one was paid
     receipt_sent_at = UnicodeAttribute(null=True)
     claim_sent_at = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
@@ -76,6 +84,7 @@ class OrderItem(KeyedModel):
     unit_amount = NumberAttribute()
     quantity = NumberAttribute(default=1)
     currency = UnicodeAttribute()
+    stripe_price_id = UnicodeAttribute(null=True)  # the Checkout line item's price (null on older orders)
 
     @staticmethod
     def key(order_id: str, course_id: str) -> tuple[str, str]:
@@ -110,6 +119,42 @@ class PaymentIntentRef(KeyedModel):
     @staticmethod
     def key(payment_intent_id: str) -> tuple[str, str]:
         return f"PAYMENT_INTENT#{payment_intent_id}", "PAYMENT_INTENT"
+
+
+class OpenCheckout(KeyedModel):
+    """The buyer's latest checkout for a course. A repeated checkout reuses its session while
+    Stripe says it is open; a paid order expires the others (payments/checkout.py, fulfillment.py).
+    All of an email's slots share a partition, so fulfillment finds them with one Query."""
+
+    Meta = _META
+
+    order_id = UnicodeAttribute()
+    session_id = UnicodeAttribute(null=True)  # null while the session is being created
+    promotion_code = UnicodeAttribute(null=True)
+    created_at_epoch = NumberAttribute()
+    session_expires_at = NumberAttribute(null=True)  # unix seconds, Stripe's expires_at
+    expires_at_epoch = NumberAttribute(null=True)  # TTL: some time after the session expired
+
+    @staticmethod
+    def key(email: str, course_id: str, user_id: str | None) -> tuple[str, str]:
+        return open_checkouts_pk(email), f"{course_id}#{f'USER#{user_id}' if user_id else 'GUEST'}"
+
+
+def open_checkouts_pk(email: str) -> str:
+    return f"CHECKOUTS#{email.strip().lower()}"
+
+
+class CheckoutThrottle(KeyedModel):
+    """New checkouts per email or client IP within a window (lectern.accounts.throttle.count_in_window)."""
+
+    Meta = _META
+
+    checkouts = NumberAttribute(default=0)
+    expires_at_epoch = NumberAttribute()
+
+    @staticmethod
+    def key(kind: str, value: str) -> tuple[str, str]:
+        return f"THROTTLE#CHECKOUT#{kind}#{value.strip().lower()}", "WINDOW"
 
 
 def load_order_with_items(order_id: str) -> tuple["Order | None", list[OrderItem]]:

@@ -10,6 +10,8 @@ the state has caught up: the final state equals in-order delivery.
 
 Each returns a short outcome string, stored on the StripeEvent for operators.
 """
+import functools
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -23,9 +25,10 @@ from lectern.accounts.users import ensure_user_for_email, get_user
 from lectern.clock import iso
 from lectern.entitlements import service as entitlements
 from lectern.models.base import condition_failed, transaction
+from lectern.models.entitlements import ACTIVE
 from lectern.models.orders import (
-    FAILED, PAID, PENDING, REFUNDED, CheckoutSessionRef, Order, OrderItem, PaymentIntentRef, RefundRecord,
-    load_order_with_items, order_pk,
+    DUPLICATE_PURCHASE, FAILED, PAID, PENDING, REFUNDED, CheckoutSessionRef, OpenCheckout, Order, OrderItem,
+    PaymentIntentRef, RefundRecord, load_order_with_items, open_checkouts_pk, order_pk,
 )
 from lectern.models.users import User
 from lectern.notifications import email, outbox
@@ -55,6 +58,28 @@ class CannotApply(Exception):
         self.outcome = outcome
 
 
+class _Mismatch(Exception):
+    """The object names an order it does not belong to (another integration on the Stripe account,
+    a Payment Link whose visitor set client_reference_id, metadata copied from an order...): the
+    event changes nothing. `outcome` is stored on the event; operators find it in the error log."""
+
+    def __init__(self, outcome: str, **details: Any):
+        super().__init__(outcome)
+        self.outcome, self.details = outcome, details
+
+
+def _refusing_mismatches(handler: Callable[..., str]) -> Callable[..., str]:
+    @functools.wraps(handler)
+    def run(*args: Any, **kwargs: Any) -> str:
+        try:
+            return handler(*args, **kwargs)
+        except _Mismatch as mismatch:
+            logger.error(f"Stripe object does not belong to the order it names: {mismatch.outcome}; nothing done",
+                         extra={"outcome": mismatch.outcome, **mismatch.details})
+            return mismatch.outcome
+    return run
+
+
 # ------------------------------------------------------------------ lookups
 
 def _load_order(order_id: str | None) -> Order | None:
@@ -71,24 +96,48 @@ def _items(order: Order) -> list[OrderItem]:
 
 
 def _order_id_for_session(session: dict[str, Any]) -> str | None:
-    order_id = (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id")
-    if not order_id:
-        try:
-            order_id = CheckoutSessionRef.get(*CheckoutSessionRef.key(session["id"])).order_id
-        except DoesNotExist:
-            return None
-    return order_id
+    """The order a session names (a hint only: anyone who can create a session may write these)."""
+    return (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id") or None
 
 
-def _order_for_session(session: dict[str, Any]) -> Order | None:
-    return _load_order(_order_id_for_session(session))
+def _session_owner(session_id: str) -> str | None:
+    """The order this session was made for, by the lookup item checkout wrote with it."""
+    try:
+        return CheckoutSessionRef.get(*CheckoutSessionRef.key(session_id), consistent_read=True).order_id
+    except DoesNotExist:
+        return None
+
+
+def _order_of_session(session: dict[str, Any], load: Callable[[str], tuple[Order | None, list[OrderItem]]], *,
+                      unattached_ok: bool = False) -> tuple[Order | None, list[OrderItem]]:
+    """The order `session` was created for, and its items. An order is only ever acted on by its
+    own session: the one recorded on it (`checkout_session_id`, written in one transaction with the
+    session's unique lookup item). The ids the session carries are tried first (no extra read on
+    the usual path), then the lookup item. `unattached_ok`: an order whose session was never
+    recorded (its URL was never handed out, so it cannot be paid) may be failed by the session
+    naming it. A session that names an order but is not its session: _Mismatch."""
+    claimed = _order_id_for_session(session)
+    order, items = load(claimed) if claimed else (None, [])
+    if order is not None and (order.checkout_session_id == session["id"]
+                              or (unattached_ok and order.checkout_session_id is None)):
+        return order, items
+    owner = _session_owner(session["id"])
+    if owner is not None and owner != claimed:
+        owned, owned_items = load(owner)
+        if owned is not None and owned.checkout_session_id == session["id"]:
+            return owned, owned_items
+    if order is not None:
+        raise _Mismatch("session_mismatch", order_id=order.id, session_id=session["id"],
+                        recorded_session_id=order.checkout_session_id)
+    return None, []
 
 
 def _order_for_payment(payment_intent_id: str | None, charge_id: str | None,
                        metadata: dict[str, Any] | None) -> Order | None:
-    """The order behind a charge or dispute: our PaymentIntentRef (written at fulfillment),
-    else the PaymentIntent's metadata at Stripe (fulfillment may not have run yet), else
-    the object's own metadata."""
+    """The order behind a charge or dispute: our PaymentIntentRef (written at fulfillment), else
+    the order the PaymentIntent's metadata at Stripe (fulfillment may not have run yet), or the
+    object's own metadata, names; anyone on the account can write those, so that order must
+    really own the payment (its recorded PaymentIntent, or its session's), else _Mismatch."""
     client = stripe_gateway.client()
     unknown = None  # what Stripe said it does not know: no retry will change that
     if not payment_intent_id and charge_id:
@@ -98,22 +147,37 @@ def _order_for_payment(payment_intent_id: str | None, charge_id: str | None,
             if exc.code != "resource_missing":
                 raise
             unknown = f"charge {charge_id}"
-    order_id = None
+    claimed = None
     if payment_intent_id:
         try:
-            order_id = PaymentIntentRef.get(*PaymentIntentRef.key(payment_intent_id), consistent_read=True).order_id
+            ref = PaymentIntentRef.get(*PaymentIntentRef.key(payment_intent_id), consistent_read=True)
+            return _load_order(ref.order_id)
         except DoesNotExist:
             try:
                 intent = client.v1.payment_intents.retrieve(payment_intent_id).to_dict()
-                order_id = (intent.get("metadata") or {}).get("order_id")
+                claimed = (intent.get("metadata") or {}).get("order_id")
             except stripe.InvalidRequestError as exc:
                 if exc.code != "resource_missing":
                     raise
                 unknown = f"payment intent {payment_intent_id}"
-    order = _load_order(order_id or (metadata or {}).get("order_id"))
-    if order is None and unknown:
+    if unknown:  # whatever order the metadata names, it cannot own a payment Stripe does not know
         raise CannotApply("unknown_order", f"Stripe does not know {unknown}")
-    return order
+    order = _load_order(claimed or (metadata or {}).get("order_id"))
+    if order is None:
+        return None
+    if payment_intent_id and _owns_payment(order, payment_intent_id):
+        return order
+    raise _Mismatch("payment_mismatch", order_id=order.id, payment_intent_id=payment_intent_id,
+                    charge_id=charge_id, recorded_payment_intent_id=order.payment_intent_id)
+
+
+def _owns_payment(order: Order, payment_intent_id: str) -> bool:
+    if order.payment_intent_id:
+        return order.payment_intent_id == payment_intent_id
+    if order.status == PENDING and order.checkout_session_id:  # paid at Stripe, not fulfilled yet
+        session = stripe_gateway.client().v1.checkout.sessions.retrieve(order.checkout_session_id).to_dict()
+        return _id_of(session.get("payment_intent")) == payment_intent_id
+    return False
 
 
 def _id_of(value: Any) -> str | None:
@@ -130,19 +194,22 @@ def _fulfilled_order(order: Order | None) -> Order | None:
 
 # ------------------------------------------------------------------ checkout
 
+@_refusing_mismatches
 def fulfill_checkout(session_id: str, *, actor: str) -> str:
     """Stripe's fulfillment pattern: one re-runnable function, driven by the session as
-    Stripe reports it now (not the event's snapshot), granting only when it is paid."""
+    Stripe reports it now (not the event's snapshot), granting only when it is paid, and only
+    for the order it was created for, when it charges what the order says."""
     try:
-        session = stripe_gateway.client().v1.checkout.sessions.retrieve(session_id).to_dict()
+        session = stripe_gateway.client().v1.checkout.sessions.retrieve(
+            session_id, params={"expand": ["line_items"]}).to_dict()
     except stripe.InvalidRequestError as exc:
         if exc.code == "resource_missing":  # not a session of this Stripe account: no retry will find it
             return "unknown_order"
         raise
-    order_id = _order_id_for_session(session)
-    order, items = load_order_with_items(order_id) if order_id else (None, [])  # #9: one Query
+    order, items = _order_of_session(session, load_order_with_items)  # #9: one Query
     if order is None:
         return "unknown_order"
+    _check_amounts(order, items, session)
     if session.get("payment_status") not in _PAID_STATUSES:
         return "awaiting_payment"
     # Only a pending order can become paid; one already past it (a later event about the same
@@ -155,16 +222,70 @@ def fulfill_checkout(session_id: str, *, actor: str) -> str:
             logger.error("Paid session for a failed order", extra={"order_id": order.id, "session_id": session_id})
         return f"order_{order.status}"
 
+    if changed:  # the buyer's other checkouts for these courses can no longer be paid
+        _expire_other_checkouts(order, items)
     user = _bind_buyer(order)
+    held_through = None  # another order that already gives the buyer these courses
     if order.dispute_status not in _DISPUTE_BLOCKS_ACCESS:  # a redelivered completion must not undo a chargeback
         for item in items:
-            entitlements.grant(user.id, item.course_id, item.course_slug, reason="purchase", actor=actor,
-                               order_id=order.id, require_paid_order=True)
+            change = entitlements.grant(user.id, item.course_id, item.course_slug, reason="purchase", actor=actor,
+                                        order_id=order.id, require_paid_order=True)
+            holder = change.entitlement
+            if not change.changed and holder is not None and holder.status == ACTIVE \
+                    and holder.order_id not in (None, order.id):
+                held_through = holder.order_id
+    if held_through is not None:  # one course, one payment: this one goes back
+        return _refund_duplicate(order, held_through)
     _send_once(order, Order.receipt_sent_at, purchase_mails.RECEIPT, lambda: receipts.receipt(order, items))
     if user.password_hash is None:  # a guest account: send the link that sets its password
         _send_once(order, Order.claim_sent_at, purchase_mails.PURCHASE_CLAIM,
                    lambda: _claim_message(order, items, user))
     return "fulfilled" if changed else "already_fulfilled"
+
+
+def _check_amounts(order: Order, items: list[OrderItem], session: dict[str, Any]) -> None:
+    """The session charges what the order says: its currency, its line items (price, quantity,
+    unit amount) and subtotal, and a total that is the subtotal less a discount coming from a
+    promotion code (the order's own when it named one; any the buyer entered on Stripe's page
+    when the session allowed codes). Otherwise _Mismatch("amount_mismatch")."""
+    problems = []
+    if (session.get("currency") or "").lower() != order.currency.lower():
+        problems.append("currency")
+    expected = [(item.stripe_price_id, int(item.quantity), int(item.unit_amount)) for item in items]
+    charged = _line_items(session)
+    if not all(item.stripe_price_id for item in items):  # older orders did not record the price id
+        expected, charged = [e[1:] for e in expected], [c[1:] for c in charged]
+    if Counter(charged) != Counter(expected):
+        problems.append("line_items")
+    subtotal = session.get("amount_subtotal")
+    if subtotal != sum(int(i.unit_amount) * int(i.quantity) for i in items):
+        problems.append("amount_subtotal")
+    totals = session.get("total_details") or {}
+    discount = int(totals.get("amount_discount") or 0)
+    if discount:
+        codes = {_id_of(d.get("promotion_code")) for d in session.get("discounts") or []}
+        if not codes or None in codes or (order.promotion_code_id and codes != {order.promotion_code_id}):
+            problems.append("discount")
+    extra = int(totals.get("amount_tax") or 0) + int(totals.get("amount_shipping") or 0)
+    if subtotal is None or session.get("amount_total") != subtotal - discount + extra or discount > subtotal:
+        problems.append("amount_total")
+    if problems:
+        raise _Mismatch("amount_mismatch", order_id=order.id, session_id=session["id"], problems=problems,
+                        currency=session.get("currency"), amount_total=session.get("amount_total"))
+
+
+def _line_items(session: dict[str, Any]) -> list[tuple[str | None, int, int | None]]:
+    """(price id, quantity, unit amount) of each line item (expanded with the session, else listed)."""
+    listed = session.get("line_items") or {}
+    lines = listed.get("data")
+    if lines is None or listed.get("has_more"):
+        page = stripe_gateway.client().v1.checkout.sessions.line_items.list(session["id"], params={"limit": 100})
+        lines = [line.to_dict() for line in page.auto_paging_iter()]
+    found = []
+    for line in lines:
+        price = line.get("price") if isinstance(line.get("price"), dict) else {"id": line.get("price")}
+        found.append((price.get("id"), int(line.get("quantity") or 0), price.get("unit_amount")))
+    return found
 
 
 def _mark_paid(order: Order, session: dict[str, Any]) -> bool:
@@ -219,6 +340,52 @@ def _bind_buyer(order: Order) -> User:
     return user
 
 
+def _expire_other_checkouts(order: Order, items: list[OrderItem]) -> None:
+    """Expire the buyer's other open sessions for the courses just paid for (their OpenCheckout
+    slots, all under the order's email: one Query per course). Best effort: Stripe being down
+    must not stop this fulfillment, and a session paid anyway is refunded as a duplicate."""
+    client = stripe_gateway.client()
+    for item in items:
+        slots = OpenCheckout.query(open_checkouts_pk(order.email), OpenCheckout.sk.startswith(f"{item.course_id}#"))
+        for slot in slots:
+            if slot.order_id == order.id or not slot.session_id:
+                continue
+            try:
+                client.v1.checkout.sessions.expire(slot.session_id)
+            except stripe.StripeError as exc:  # not open any more (paid, expired), or Stripe unreachable
+                logger.warning("Could not expire another checkout of the buyer",
+                               extra={"order_id": order.id, "other_order_id": slot.order_id,
+                                      "session_id": slot.session_id, "reason": str(exc)[:200]})
+
+
+def _refund_duplicate(order: Order, first_order_id: str) -> str:
+    """The buyer already had the course through `first_order_id` when this order's payment landed
+    (two checkouts paid at once): give this payment back, with no receipt. The refund's idempotency
+    key is derived from the order, so however often this runs there is one refund. If Stripe cannot
+    be reached this raises: the webhook answers 500 and Stripe's redelivery refunds it."""
+    logger.warning("Duplicate purchase: refunding it", extra={"order_id": order.id, "first_order_id": first_order_id})
+    if order.payment_intent_id:
+        try:
+            stripe_gateway.client().v1.refunds.create(
+                params={"payment_intent": order.payment_intent_id, "reason": "duplicate",
+                        "metadata": {"order_id": order.id, "lectern_reason": DUPLICATE_PURCHASE}},
+                options={"idempotency_key": f"duplicate-refund-{order.id}"})
+        except stripe.InvalidRequestError as exc:
+            if exc.code == "charge_disputed":  # the bank holds the money now; the dispute decides
+                logger.error("Duplicate purchase is disputed: not refunded", extra={"order_id": order.id})
+                order.update(actions=[Order.duplicate_of.set(first_order_id)])
+                return "duplicate_disputed"
+            if exc.code != "charge_already_refunded":  # (already refunded: by us before, or by hand)
+                raise
+    # paid → refunded, marked so the buyer's order history says why (the charge.refunded event
+    # that follows records the refund itself, and finds the order already refunded).
+    now = iso()
+    order.update(actions=[Order.status.set(REFUNDED), Order.refunded_at.set(Order.refunded_at | now),
+                          Order.refund_reason.set(DUPLICATE_PURCHASE), Order.duplicate_of.set(first_order_id)],
+                 condition=Order.status.is_in(PAID, REFUNDED))
+    return "duplicate_refunded"
+
+
 def _claim_message(order: Order, items: list[OrderItem], user: User):
     token = tokens.issue(tokens.CLAIM, user.id, order_id=order.id)
     return receipts.claim(order, items, token.raw, token.expires_at)
@@ -253,9 +420,11 @@ def _release(order: Order, stamp: Attribute, claimed_at: str) -> None:
             raise
 
 
+@_refusing_mismatches
 def fail_checkout(session: dict[str, Any]) -> str:
-    """Expired session, or a delayed payment that bounced: pending → failed, no access."""
-    order = _order_for_session(session)
+    """Expired session, or a delayed payment that bounced: pending → failed, no access. Only the
+    order's own session can fail it (or any session naming an order that never recorded one)."""
+    order, _ = _order_of_session(session, lambda order_id: (_load_order(order_id), []), unattached_ok=True)
     if order is None:
         return "unknown_order"
     try:
@@ -270,6 +439,7 @@ def fail_checkout(session: dict[str, Any]) -> str:
 
 # ------------------------------------------------------------------ refunds
 
+@_refusing_mismatches
 def apply_refund(charge: dict[str, Any], *, actor: str) -> str:
     """Record the charge's refunds; a full refund also ends the order (paid → refunded)
     and revokes the access it bought. A partial refund keeps access."""
@@ -330,6 +500,7 @@ def _order_for_dispute(dispute: dict[str, Any]) -> Order | None:
         _id_of(dispute.get("payment_intent")), _id_of(dispute.get("charge")), dispute.get("metadata")))
 
 
+@_refusing_mismatches
 def apply_dispute_opened(dispute: dict[str, Any], *, actor: str) -> str:
     """A chargeback: access is off while the bank decides. The order stays paid."""
     order = _order_for_dispute(dispute)
@@ -346,6 +517,7 @@ def apply_dispute_opened(dispute: dict[str, Any], *, actor: str) -> str:
     return "access_revoked"
 
 
+@_refusing_mismatches
 def apply_dispute_closed(dispute: dict[str, Any], *, actor: str) -> str:
     """Won: access comes back (the order is still paid). Lost: it stays off."""
     order = _order_for_dispute(dispute)
