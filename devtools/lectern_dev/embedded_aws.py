@@ -64,10 +64,48 @@ class LocalAwsApp:
             return list(self._dynamodb(environ, start_response))
 
 
+def index_queries_by_partition() -> None:
+    """moto answers a Query on a table's own key by sorting and walking every item of the table, so a
+    Query costs more as the table grows (at 400 orders, most of the embedded AWS's time in the webhook
+    burst). DynamoDB reads one partition; so does this: the query sees only its partition's items.
+    Index (GSI) queries are left as moto does them. Called in the embedded AWS process only, where
+    DynamoDB requests run one at a time (LocalAwsApp), so the per-call override is not shared."""
+    import inspect
+
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, "_by_partition", False):
+        return
+    walk_everything = Table.query
+    signature = inspect.signature(walk_everything)
+
+    def query(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs).arguments
+        hash_key = bound.get("hash_key")
+        if bound.get("index_name") is not None or hash_key is None:
+            return walk_everything(self, *args, **kwargs)
+        partition = self.items.get(hash_key)
+        if partition is None:
+            items = []
+        elif self.range_key_attr:
+            items = list(partition.values())
+        else:
+            items = [partition]
+        self.all_items = lambda: items  # this call only: moto's query walks all_items()
+        try:
+            return walk_everything(self, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    query._by_partition = True
+    Table.query = query
+
+
 def make_server(host: str, port: int):
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server as werkzeug_server
 
+    index_queries_by_partition()
     app = LocalAwsApp(DomainDispatcherApplication(create_backend_app))
     return werkzeug_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
 
