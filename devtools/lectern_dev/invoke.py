@@ -113,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     # This process reads the secrets as a function does (by ARN), to sign what --as / --sign ask for.
     os.environ.update({"AUTH_SECRET_ARN": arns.get("AuthSigningSecret", ""),
                        "STRIPE_SECRET_ARN": arns.get("StripeSecret", "")})
+    from lectern.config import reset_settings
+
+    reset_settings()  # lectern's settings were read before these were set
 
     from lectern_dev.worker_pool import WorkerPoolRunner
 

@@ -62,6 +62,9 @@ class InProcessRunner:
         if apply_environment:
             for key, value in shared_environment(self.specs).items():
                 os.environ.setdefault(key, value)
+            from lectern.config import reset_settings
+
+            reset_settings()  # the handlers read lectern's settings from this environment
 
     def handler(self, logical_id: str) -> Callable[[dict, Any], Any]:
         spec = self.specs[logical_id]

@@ -14,7 +14,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from lectern.models.base import KeyedModel, meta
 
-_META = meta("ORDERS_TABLE", "OrdersTable")
+_META = meta("ORDERS_TABLE")
 
 PENDING, PAID, FAILED, REFUNDED = "pending", "paid", "failed", "refunded"
 # The only transitions an order may make; every write states its "from" as a condition.

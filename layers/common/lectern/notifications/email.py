@@ -15,6 +15,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lectern import config
 
+config.require("EMAIL_FROM")  # at import: a function that sends mail does not start without its sender
+
 # How a send fails: SES answered an error (MessageRejected in the sandbox, Throttling, ...), or
 # could not be reached or answered too late (connection errors and timeouts are BotoCoreErrors).
 SEND_FAILURES = (ClientError, BotoCoreError)
@@ -36,7 +38,7 @@ def _ses():
 
 
 def sender() -> str:
-    return config.env("EMAIL_FROM", "no-reply@lectern.example")
+    return config.settings().email_from
 
 
 def send(message: Message) -> str:
