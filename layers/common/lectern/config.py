@@ -33,9 +33,9 @@ requirement. Powertools reads its own POWERTOOLS_* variables and boto3 its AWS_*
 the environment after it was read.
 """
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Mapping
 
 
 class ConfigurationError(RuntimeError):
@@ -91,8 +91,9 @@ REQUIRED_OF_EVERY_FUNCTION = ("STAGE", "AWS_REGION", "FRONTEND_URL")
 # Everything that can be required: the plain settings and the secrets' ARN variables.
 REQUIRABLE = frozenset(LOCAL_DEFAULTS) | {"AWS_REGION"} | {arn for _, _, arn, _ in SECRETS}
 # Every variable read here (README's Configuration table lists each one; a test checks).
-VARIABLES = (frozenset(LOCAL_DEFAULTS) | frozenset(OPTIONAL_DEFAULTS) | frozenset(MAIL_LIMIT_DEFAULTS) | {"AWS_REGION", "AWS_DEFAULT_REGION",
-             "AWS_LAMBDA_FUNCTION_NAME"} | {name for _, name, _, _ in SECRETS} | {arn for _, _, arn, _ in SECRETS})
+VARIABLES = (frozenset(LOCAL_DEFAULTS) | frozenset(OPTIONAL_DEFAULTS) | frozenset(MAIL_LIMIT_DEFAULTS)
+             | {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_FUNCTION_NAME"}
+             | {name for _, name, _, _ in SECRETS} | {arn for _, _, arn, _ in SECRETS})
 
 
 @dataclass(frozen=True)
