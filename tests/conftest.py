@@ -14,10 +14,46 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from lectern.config import reset_settings  # noqa: E402
 from lectern_dev import aws_resources  # noqa: E402
 from lectern_dev.runner import InProcessRunner  # noqa: E402
 from api_client import Api  # noqa: E402
 from stack_process import E2E_AUTH_SIGNING_KEY, E2E_WEBHOOK_SECRET  # noqa: E402
+
+
+class SettingsAwareMonkeyPatch(pytest.MonkeyPatch):
+    """pytest's MonkeyPatch, whose setenv/delenv (and undo) also make lectern read its settings again.
+
+    lectern.config reads the environment once per process, as a function does at init; tests that
+    change a variable (a signing key, STRIPE_API_BASE, a mail limit) expect the code to see it."""
+
+    def setenv(self, name, value, prepend=None):
+        super().setenv(name, value, prepend)
+        reset_settings()
+
+    def delenv(self, name, raising=True):
+        super().delenv(name, raising)
+        reset_settings()
+
+    def undo(self):
+        super().undo()
+        reset_settings()
+
+
+@pytest.fixture
+def monkeypatch():
+    """Replaces pytest's own `monkeypatch` fixture (which is the same, without the settings reset)."""
+    patch = SettingsAwareMonkeyPatch()
+    yield patch
+    patch.undo()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """Each test starts from settings read from the environment as it is then."""
+    reset_settings()
+    yield
+    reset_settings()
 
 
 @pytest.fixture

@@ -5,9 +5,13 @@ the tests (inside moto's in-process mock): one schema, read from template.yaml.
 """
 from typing import Any
 
+import os
+
 import boto3
 
 from lectern_dev import template as tpl
+
+LOCAL_FRONTEND_URL = "http://127.0.0.1:3002"
 
 
 def create_all(template: dict[str, Any] | None = None, *, email_from: str | None = None) -> dict[str, list[str]]:
@@ -34,6 +38,7 @@ def create_all(template: dict[str, Any] | None = None, *, email_from: str | None
             pass
         made["buckets"].append(name)
 
+    publish_frontend_url(os.environ.get("FRONTEND_URL") or LOCAL_FRONTEND_URL, template)
     sender = email_from or template.get("Parameters", {}).get("EmailFrom", {}).get("Default")
     if sender:
         boto3.client("ses").verify_email_identity(EmailAddress=sender)
@@ -94,3 +99,12 @@ def stack_urls() -> dict[str, Any]:
         return json.loads(client.get_parameter(Name=STACK_PARAMETER)["Parameter"]["Value"])
     except client.exceptions.ParameterNotFound:
         return {}
+
+
+def publish_frontend_url(url: str, template: dict[str, Any] | None = None) -> None:
+    """What the deployed stack does once its distribution exists: the shop's address in the SSM
+    parameter the functions are given as FRONTEND_URL_PARAMETER (lectern.config.frontend_url)."""
+    names = {spec.environment["FRONTEND_URL_PARAMETER"] for spec in tpl.functions(template).values()
+             if spec.environment.get("FRONTEND_URL_PARAMETER")}
+    for name in names:
+        boto3.client("ssm").put_parameter(Name=name, Value=url, Type="String", Overwrite=True)

@@ -8,7 +8,7 @@ import os
 import secrets
 
 # The environment variable a secret is given by locally → (template secret, JSON field). The same
-# pairs the layer passes to lectern.secrets.secret().
+# pairs as lectern.config.SECRETS.
 SECRET_FIELDS: dict[str, tuple[str, str]] = {
     "AUTH_SIGNING_KEY": ("AuthSigningSecret", "signing_key"),
     "PLAYBACK_KEY_ID": ("PlaybackSigningSecret", "key_id"),

@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     set_default_aws_environment()
+    os.environ.setdefault("FRONTEND_URL", "http://127.0.0.1:3002")  # the local storefront, unless the stack says
     embedded = None
     from lectern_dev import aws_resources
 
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         if urls.get("stripe"):
             os.environ.setdefault("STRIPE_API_BASE", urls["stripe"])
         if urls.get("web"):
-            os.environ.setdefault("FRONTEND_URL", urls["web"])
+            os.environ["FRONTEND_URL"] = urls["web"]
         arns = aws_resources.secret_arns()
     else:  # no stack running: a fresh embedded AWS, as `make dev` would make it, without Stripe
         from lectern_admin.catalog_cmd import apply_file
@@ -113,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     # This process reads the secrets as a function does (by ARN), to sign what --as / --sign ask for.
     os.environ.update({"AUTH_SECRET_ARN": arns.get("AuthSigningSecret", ""),
                        "STRIPE_SECRET_ARN": arns.get("StripeSecret", "")})
+    from lectern.config import reset_settings
+
+    reset_settings()  # lectern's settings were read before these were set
 
     from lectern_dev.worker_pool import WorkerPoolRunner
 

@@ -62,6 +62,12 @@ class InProcessRunner:
         if apply_environment:
             for key, value in shared_environment(self.specs).items():
                 os.environ.setdefault(key, value)
+            # Locally the storefront has an address (and origin) of its own: given directly, it wins over
+            # the deployed stack's SSM parameter (and keeps CORS on for it).
+            os.environ.setdefault("FRONTEND_URL", "http://127.0.0.1:3002")
+            from lectern.config import reset_settings
+
+            reset_settings()  # the handlers read lectern's settings from this environment
 
     def handler(self, logical_id: str) -> Callable[[dict, Any], Any]:
         spec = self.specs[logical_id]

@@ -636,6 +636,9 @@ def run(build_dir: Path, *, build: bool, keep_logs: bool) -> int:
         aws_endpoint = f"http://{host}:{port}"
         os.environ["AWS_ENDPOINT_URL"] = aws_endpoint
         os.environ["STRIPE_API_BASE"] = secrets["STRIPE_API_BASE"] = emulator.base_url
+        from lectern.config import reset_settings
+
+        reset_settings()  # read when lectern.payments.webhook was imported, before these were set
         from lectern_admin.catalog_cmd import apply_file
         from lectern_dev import aws_resources
 

@@ -49,6 +49,13 @@ def _port(variable: str, default: int) -> int:
     return int(os.environ.get(variable) or default)
 
 
+def _environment_changed() -> None:
+    """This process read lectern's settings already (importing the layer does): read them again."""
+    from lectern.config import reset_settings
+
+    reset_settings()
+
+
 def set_default_aws_environment() -> None:
     # Any credentials do for moto; real ones are never needed locally.
     for key, value in {"AWS_ACCESS_KEY_ID": "lectern-local", "AWS_SECRET_ACCESS_KEY": "lectern-local",
@@ -92,6 +99,7 @@ class LocalStack:
         os.environ.setdefault("FRONTEND_URL", f"http://{self.host}:{self.frontend_port}")
         for name, value in local_secrets_environment().items():
             os.environ.setdefault(name, value)
+        _environment_changed()
 
         from lectern_dev import aws_resources
 
@@ -205,6 +213,7 @@ class LocalStack:
         self._servers.append(stream)
         os.environ["STREAM_BASE_URL"] = stream.base_url
         self.urls["stream"] = stream.base_url
+        _environment_changed()
 
     def _start_http(self) -> None:
         from lectern_dev.dev_pages import create_app as dev_pages

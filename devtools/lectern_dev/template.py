@@ -63,6 +63,13 @@ def _resolve(value: Any, template: dict[str, Any], overrides: dict[str, str]) ->
         resource = template["Resources"].get(ref)
         if resource:
             return local_physical_name(ref, resource["Type"])
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):  # names built from pseudo parameters
+        pseudo = {"AWS::StackName": "lectern-local", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
+                  "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+        text = value["Fn::Sub"]
+        for name, replacement in pseudo.items():
+            text = text.replace("${" + name + "}", replacement)
+        return None if "${" in text else text
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         target = value["Fn::GetAtt"]
         name = target[0] if isinstance(target, list) else target.split(".")[0]

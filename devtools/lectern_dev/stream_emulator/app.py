@@ -50,13 +50,14 @@ def playback_public_keys() -> dict[str, Any]:
     """key id -> public key of the signing key the functions mint playback tokens with.
 
     Cloudflare keeps the public half of every key it issued; locally we derive it from the private key,
-    read exactly as lectern.learning.playback reads it (lectern.secrets: the environment, or the secret
-    that PLAYBACK_SECRET_ARN names). Read on every request, so a key rotated meanwhile is seen.
+    read exactly as lectern.learning.playback reads it (lectern.secrets: given in the environment, or the
+    secret that PLAYBACK_SECRET_ARN names). Read on every request, so a key rotated meanwhile is seen.
     """
-    from lectern import secrets
+    from lectern import config, secrets
 
-    key_id = secrets.secret("PLAYBACK_KEY_ID", arn_variable="PLAYBACK_SECRET_ARN", field="key_id")
-    pem = secrets.secret("PLAYBACK_SIGNING_KEY_PEM", arn_variable="PLAYBACK_SECRET_ARN", field="private_key_pem")
+    settings = config.settings()
+    key_id = secrets.secret(settings.playback_key_id)
+    pem = secrets.secret(settings.playback_private_key_pem)
     return {key_id: _public_key(pem)} if key_id and pem else {}
 
 

@@ -6,14 +6,15 @@ and rotating it needs no key-pair tooling. Verification pins the algorithm
 list, the issuer and the audience and requires exp/iat/sub, so `alg: none`,
 RS/HS confusion, foreign tokens and tokens without expiry all fail.
 """
-import os
 import uuid
 from dataclasses import dataclass
 
 import jwt
 
-from lectern import secrets
+from lectern import config, secrets
 from lectern.clock import utcnow
+
+config.require("AUTH_SECRET_ARN")  # at import: no function that mints or checks tokens starts without its key
 
 ALGORITHM = "HS256"
 ISSUER = "lectern"
@@ -35,11 +36,11 @@ class AccessToken:
 def _signing_key() -> str:
     # Env `AUTH_SIGNING_KEY` locally and in tests; deployed, the JSON secret's `signing_key`
     # field through Powertools Parameters (cached five minutes by lectern.secrets).
-    return secrets.secret("AUTH_SIGNING_KEY", arn_variable="AUTH_SECRET_ARN", field="signing_key")
+    return secrets.secret(config.settings().auth_signing_key)
 
 
 def issuer() -> str:
-    return os.environ.get("AUTH_ISSUER") or ISSUER
+    return config.settings().auth_issuer
 
 
 def mint(user_id: str) -> AccessToken:

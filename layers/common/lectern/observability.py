@@ -1,14 +1,15 @@
 """Powertools Logger, Metrics and Tracer, one instance of each per function.
 
 The service name comes from POWERTOOLS_SERVICE_NAME (set per function in the
-template). Tests and the local stack quiet them through the environment
+template; Powertools reads it, and its other POWERTOOLS_* variables, itself).
+Tests and the local stack quiet them through the environment
 (POWERTOOLS_TRACE_DISABLED, POWERTOOLS_METRICS_DISABLED, LOG_LEVEL).
 """
-import os
-
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-logger = Logger(level=os.environ.get("LOG_LEVEL", "INFO"))
+from lectern import config
+
+logger = Logger(level=config.settings().log_level)
 metrics = Metrics()
 # Cold start: by default Tracer runs X-Ray's patch_all(), which imports and patches every library it
 # supports that happens to be importable (requests, sqlite3, httpx, the SQL drivers... and PynamoDB,

@@ -8,13 +8,15 @@ not ship it), and its UrllibClient has no timeout at all: a stalled Stripe
 would hold a function until Lambda kills it. `TimeoutUrllibClient` adds one,
 and is used everywhere (tests included), so what the tests run is what Lambda runs.
 """
-import os
 import urllib.request
 from functools import lru_cache
 
 import stripe
 
+from lectern import config
 from lectern.secrets import MissingSecret, secret
+
+config.require("STRIPE_SECRET_ARN")  # at import: a function that calls Stripe does not start without its keys
 
 TIMEOUT_SECONDS = 8
 # One retry: 2 × 8 s plus back-off stays inside the functions' time budget.
@@ -60,11 +62,11 @@ def is_unavailable(exc: BaseException) -> bool:
 
 
 def api_key() -> str:
-    return secret("STRIPE_SECRET_KEY", arn_variable="STRIPE_SECRET_ARN", field="secret_key")
+    return secret(config.settings().stripe_secret_key)
 
 
 def webhook_secret() -> str:
-    value = secret("STRIPE_WEBHOOK_SECRET", arn_variable="STRIPE_SECRET_ARN", field="webhook_secret")
+    value = secret(config.settings().stripe_webhook_secret)
     if not value:  # the stack's placeholder: an empty HMAC key would let anyone sign events
         raise MissingSecret("The Stripe secret has an empty webhook_secret.")
     return value
@@ -81,4 +83,4 @@ def _client(key: str, api_base: str | None) -> stripe.StripeClient:
 
 
 def client() -> stripe.StripeClient:
-    return _client(api_key(), os.environ.get("STRIPE_API_BASE") or None)
+    return _client(api_key(), config.settings().stripe_api_base)

@@ -99,24 +99,17 @@ def clear(email: str) -> None:
 # - per client (the caller's IP; an IPv6 /64, which one subscriber usually holds whole): at most
 #   mail_requests_per_client() requests, then 429 with Retry-After, so one client cannot spray
 #   addresses. Both limits can be raised with MAIL_LIMIT_PER_ADDRESS / MAIL_LIMIT_PER_CLIENT
-#   (the shared local test stack does: every test there calls from 127.0.0.1).
+#   (lectern.config; the shared local test stack does: every test there calls from 127.0.0.1).
 ADDRESS_WINDOW_SECONDS = 60 * 60
 CLIENT_WINDOW_SECONDS = 15 * 60
 
 
-def _limit(variable: str, default: int) -> int:
-    try:
-        return max(int(config.env(variable, str(default))), 0)
-    except ValueError:
-        return default
-
-
 def mails_per_address() -> int:
-    return _limit("MAIL_LIMIT_PER_ADDRESS", 3)
+    return config.settings().mail_limit_per_address
 
 
 def mail_requests_per_client() -> int:
-    return _limit("MAIL_LIMIT_PER_CLIENT", 20)
+    return config.settings().mail_limit_per_client
 
 
 def _count(scope: str, subject: str, window_seconds: int) -> tuple[int, int]:

@@ -27,6 +27,8 @@ from lectern.clock import iso, utcnow
 from lectern.learning import access
 from lectern.models.catalog import CatalogItem, Course, CourseLesson, CourseModule, LessonResource, course_pk
 
+config.require("ASSETS_BUCKET")  # at import: the download function does not start without its bucket
+
 URL_SECONDS = 300  # the contract's ceiling: a leaked link dies within five minutes
 _UNSAFE_ASCII = re.compile(r'[^A-Za-z0-9._ ()\[\]+-]')
 # RFC 5987 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~"; everything else is percent-encoded.

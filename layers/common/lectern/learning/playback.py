@@ -10,36 +10,38 @@ stand-in (devtools/lectern_dev/stream_emulator), which checks the token as
 Stream does. Never set when deployed.
 """
 import base64
-import os
 import time
 from functools import lru_cache
 
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from lectern import secrets
+from lectern import config, secrets
 from lectern.api.errors import ServiceUnavailable
 from lectern.clock import iso_from_unix
 from lectern.observability import logger
 
 PLAYBACK_SECONDS = 60 * 60  # long enough for one lesson; a fresh token on every lesson page load
-DEFAULT_CUSTOMER_CODE = "lectern-dev"
 _NBF_SKEW_SECONDS = 30
+
+# At import: the learner function does not start without its signing key's secret and its Stream account.
+config.require("PLAYBACK_SECRET_ARN", "STREAM_CUSTOMER_CODE")
 
 
 def customer_code() -> str:
-    return os.environ.get("STREAM_CUSTOMER_CODE") or DEFAULT_CUSTOMER_CODE
+    return config.settings().stream_customer_code
 
 
 def stream_base_url() -> str:
-    base = os.environ.get("STREAM_BASE_URL") or f"https://customer-{customer_code()}.cloudflarestream.com"
+    base = config.settings().stream_base_url or f"https://customer-{customer_code()}.cloudflarestream.com"
     return base.rstrip("/")
 
 
 def _signing_key() -> tuple[str, str]:
+    settings = config.settings()
     try:
-        key_id = secrets.secret("PLAYBACK_KEY_ID", arn_variable="PLAYBACK_SECRET_ARN", field="key_id")
-        pem = secrets.secret("PLAYBACK_SIGNING_KEY_PEM", arn_variable="PLAYBACK_SECRET_ARN", field="private_key_pem")
+        key_id = secrets.secret(settings.playback_key_id)
+        pem = secrets.secret(settings.playback_private_key_pem)
     except Exception:  # noqa: BLE001 - missing, unreadable or malformed secret: same answer, logged
         logger.exception("Cannot read the Cloudflare Stream signing key (PlaybackSigningSecret)")
         pem = key_id = ""

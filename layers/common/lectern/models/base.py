@@ -5,12 +5,16 @@ from pynamodb.models import Model
 from lectern import config
 
 
-def meta(variable: str, logical_id: str) -> type:
-    """A PynamoDB Meta for the table whose name the template passes in `variable`."""
+def meta(variable: str) -> type:
+    """A PynamoDB Meta for the table whose name the template passes in `variable` (e.g. CATALOG_TABLE).
+
+    Called when a model's module is imported: a Lambda function that imports a model without
+    being given its table does not start (lectern.config)."""
+    settings = config.require(variable)
 
     class Meta:
-        table_name = config.table_name(variable, logical_id)
-        region = config.region()
+        table_name = settings.table_name(variable)
+        region = settings.region
         # Fail fast inside a Lambda's time budget; the caller answers 503 and the client retries.
         connect_timeout_seconds = 2
         read_timeout_seconds = 4

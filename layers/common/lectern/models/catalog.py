@@ -33,7 +33,7 @@ class CatalogIndex(GlobalSecondaryIndex):
 
 
 class CatalogItem(Model):
-    Meta = meta("CATALOG_TABLE", "CatalogTable")
+    Meta = meta("CATALOG_TABLE")
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

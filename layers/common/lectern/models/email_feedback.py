@@ -13,7 +13,7 @@ from lectern.models.users import normalize_email
 
 
 class UndeliverableEmail(KeyedModel):
-    Meta = meta("USERS_TABLE", "UsersTable")
+    Meta = meta("USERS_TABLE")
 
     reason = UnicodeAttribute()  # bounce | complaint (the latest)
     detail = UnicodeAttribute(default="")  # bounce type/subtype, or the complaint's feedback type

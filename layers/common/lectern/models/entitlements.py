@@ -11,7 +11,7 @@ from pynamodb.attributes import UnicodeAttribute
 
 from lectern.models.base import KeyedModel, meta
 
-_META = meta("ENTITLEMENTS_TABLE", "EntitlementsTable")
+_META = meta("ENTITLEMENTS_TABLE")
 
 ACTIVE, REVOKED = "active", "revoked"
 

@@ -19,7 +19,7 @@ PAYLOAD_KEY_SUFFIX = "#payload"
 
 
 class StripeEventPayload(Model):
-    Meta = meta("STRIPE_EVENTS_TABLE", "StripeEventsTable")
+    Meta = meta("STRIPE_EVENTS_TABLE")
 
     stripe_event_id = UnicodeAttribute(hash_key=True)  # "<event id>#payload": never an event id itself
     payload = UnicodeAttribute()  # the verified JSON body

@@ -13,7 +13,7 @@ RECEIVED, PROCESSED, FAILED = "received", "processed", "failed"
 
 
 class StripeEvent(Model):
-    Meta = meta("STRIPE_EVENTS_TABLE", "StripeEventsTable")
+    Meta = meta("STRIPE_EVENTS_TABLE")
 
     stripe_event_id = UnicodeAttribute(hash_key=True)
     type = UnicodeAttribute()

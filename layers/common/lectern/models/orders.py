@@ -17,7 +17,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from lectern.models.base import KeyedModel, meta
 
-_META = meta("ORDERS_TABLE", "OrdersTable")
+_META = meta("ORDERS_TABLE")
 
 PENDING, PAID, FAILED, REFUNDED = "pending", "paid", "failed", "refunded"
 # refund_reason of an order Lectern refunded itself: paid while the course was already held through another order.

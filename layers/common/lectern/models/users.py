@@ -12,7 +12,7 @@ from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttrib
 
 from lectern.models.base import KeyedModel, meta
 
-_META = meta("USERS_TABLE", "UsersTable")
+_META = meta("USERS_TABLE")
 
 
 def normalize_email(email: str) -> str:

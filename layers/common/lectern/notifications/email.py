@@ -18,6 +18,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lectern import config
 
+config.require("EMAIL_FROM")  # at import: a function that sends mail does not start without its sender
+
 # How a send fails: SES answered an error (MessageRejected in the sandbox, Throttling, ...), or
 # could not be reached or answered too late (connection errors and timeouts are BotoCoreErrors).
 SEND_FAILURES = (ClientError, BotoCoreError)
@@ -39,7 +41,7 @@ def _ses():
 
 
 def sender() -> str:
-    return config.env("EMAIL_FROM", "no-reply@lectern.example")
+    return config.settings().email_from
 
 
 def send(message: Message) -> str:
@@ -48,7 +50,7 @@ def send(message: Message) -> str:
     if message.html:
         body["Html"] = {"Data": message.html, "Charset": "UTF-8"}
     extra = {}
-    configuration_set = config.env("EMAIL_CONFIGURATION_SET")
+    configuration_set = config.settings().email_configuration_set
     if configuration_set:
         extra["ConfigurationSetName"] = configuration_set
     response = _ses().send_email(

@@ -281,10 +281,8 @@ def _release_slot(key: tuple[str, str], order_id: str) -> None:
 # ------------------------------------------------------------------ flood limits
 
 def _limit_for(variable: str, default: int) -> int:
-    try:
-        return int(config.env(variable, str(default)))
-    except ValueError:
-        return default
+    """The limit set for this deployment (a whole number >= 0, 0 = off; lectern.config checks it)."""
+    return getattr(config.settings(), variable.lower())
 
 
 def _limit(key: tuple[str, str], variable: str, default: int) -> None:

@@ -30,6 +30,8 @@ from lectern.models.events import FAILED, PROCESSED, RECEIVED, StripeEvent
 from lectern.observability import logger
 from lectern.payments import fulfillment
 
+config.require("ASSETS_BUCKET")  # at import: where payloads too large for their record are kept
+
 TOLERANCE_SECONDS = 300
 DUPLICATE, IGNORED, INVALID_OBJECT = "duplicate", "ignored", "invalid_object"
 # Stripe events are tens of KB (lists are embedded 10 entries at most, metadata is capped at 50 keys
