@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from lectern.accounts import service, sessions
 from lectern.accounts.schemas import TokenResponse, UserEnvelope
 from lectern.api.app import LecternResolver
-from lectern.api.fields import Email
+from lectern.fields import Email
 from lectern.api.schemas import api_responses
 from lectern.observability import logger, metrics, tracer
 

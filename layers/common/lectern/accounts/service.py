@@ -2,7 +2,7 @@
 and sending a guest buyer's claim link again.
 
 Each returns what the route answers (a TokenResponse or a user view) or
-raises an lectern.api.errors exception. Sessions (access + refresh tokens)
+raises a lectern.errors exception. Sessions (access + refresh tokens)
 live in lectern.accounts.sessions; emailed tokens in lectern.accounts.tokens;
 the emails themselves in lectern.accounts.mails. The routes that make Lectern
 send mail count each request against the caller's limit (`client`, its IP).
@@ -13,8 +13,8 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from lectern.accounts import mails, passwords, sessions, throttle, tokens
 from lectern.accounts.users import EmailAlreadyRegistered, create_user, get_user, user_id_for_email
-from lectern.api.errors import BadRequest, Conflict, EmailTaken, InvalidCredentials, NotFound, TokenExpired
 from lectern.clock import iso
+from lectern.errors import Conflict, EmailTaken, InvalidCredentials, InvalidInput, NotFound, TokenExpired
 from lectern.models.orders import PAID, CheckoutSessionRef, Order
 from lectern.models.users import OneTimeToken, User, normalize_email
 from lectern.observability import logger
@@ -29,9 +29,9 @@ def _peek(raw: str, purpose: str) -> OneTimeToken:
     try:
         token = OneTimeToken.get(pk, sk, consistent_read=True)
     except DoesNotExist:
-        raise BadRequest(_LINK_INVALID) from None
+        raise InvalidInput(_LINK_INVALID) from None
     if token.purpose != purpose or token.used_at is not None:
-        raise BadRequest(_LINK_INVALID)
+        raise InvalidInput(_LINK_INVALID)
     if token.expires_at <= iso():
         raise TokenExpired()
     return token
@@ -41,7 +41,7 @@ def _consume(raw: str, purpose: str) -> OneTimeToken:
     try:
         return tokens.consume(raw, purpose)
     except tokens.TokenInvalid:
-        raise BadRequest(_LINK_INVALID) from None
+        raise InvalidInput(_LINK_INVALID) from None
     except tokens.TokenExpired:
         raise TokenExpired() from None
 
@@ -54,7 +54,7 @@ def _verified(now: str) -> list:
 def _user_of(token: OneTimeToken) -> User:
     user = get_user(token.user_id)
     if user is None or not tokens.is_current(token, user):  # a newer link of this kind was sent since
-        raise BadRequest(_LINK_INVALID)
+        raise InvalidInput(_LINK_INVALID)
     return user
 
 

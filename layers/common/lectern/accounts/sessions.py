@@ -16,8 +16,8 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from lectern import jwt_tokens
 from lectern.accounts import tokens
 from lectern.accounts.users import get_user
-from lectern.api.errors import Unauthenticated
 from lectern.clock import iso, utcnow
+from lectern.errors import NotSignedIn
 from lectern.ids import new_id
 from lectern.models.users import OneTimeToken, RefreshFamily, User
 
@@ -84,10 +84,10 @@ def rotate(raw: str) -> dict:
     """Consume a refresh token and answer a new TokenResponse in the same family."""
     token = _lookup(raw)
     if token is None:
-        raise Unauthenticated(_INVALID)
+        raise NotSignedIn(_INVALID)
     if token.used_at is not None:
         revoke_family(token.user_id, token.family_id, "refresh token reused")
-        raise Unauthenticated(_INVALID)
+        raise NotSignedIn(_INVALID)
     # One conditional write both checks the family is live and keeps it from expiring.
     pk, sk = RefreshFamily.key(token.user_id, token.family_id or "")
     try:
@@ -95,18 +95,18 @@ def rotate(raw: str) -> dict:
                                      condition=RefreshFamily.pk.exists() & RefreshFamily.revoked_at.does_not_exist())
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise Unauthenticated(_INVALID) from None
+            raise NotSignedIn(_INVALID) from None
         raise
     try:
         tokens.use(token, tokens.REFRESH)  # read above, consistently: no second GetItem
     except tokens.TokenExpired:
-        raise Unauthenticated(_INVALID) from None
+        raise NotSignedIn(_INVALID) from None
     except tokens.TokenInvalid:  # used by a concurrent request a moment ago: treat as reuse
         revoke_family(token.user_id, token.family_id, "refresh token reused")
-        raise Unauthenticated(_INVALID) from None
+        raise NotSignedIn(_INVALID) from None
     user = get_user(token.user_id)
     if user is None:
-        raise Unauthenticated(_INVALID)
+        raise NotSignedIn(_INVALID)
     return _token_response(user, token.family_id)
 
 

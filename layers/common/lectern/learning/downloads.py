@@ -22,8 +22,8 @@ from botocore.config import Config
 from pynamodb.exceptions import DoesNotExist
 
 from lectern import config
-from lectern.api.errors import NotFound
 from lectern.clock import iso, utcnow
+from lectern.errors import NotFound
 from lectern.learning import access
 from lectern.models.catalog import CatalogItem, Course, CourseLesson, CourseModule, LessonResource, course_pk
 

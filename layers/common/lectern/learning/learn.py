@@ -1,7 +1,7 @@
 """The course player: the full outline with resources, and one lesson with playback."""
-from lectern.api.errors import NotFound
 from lectern.catalog import views
 from lectern.catalog.queries import Outline, load_outline
+from lectern.errors import NotFound
 from lectern.learning import access
 from lectern.learning.playback import playback
 from lectern.models.catalog import CourseLesson

@@ -1,9 +1,9 @@
 """The signed-in learner's profile, courses and orders."""
 from lectern.accounts.sessions import user_view
 from lectern.accounts.users import get_user
-from lectern.api.errors import Unauthenticated
 from lectern.catalog.views import course_summary
 from lectern.entitlements import service as entitlements
+from lectern.errors import NotSignedIn
 from lectern.models.catalog import Course, course_pk
 from lectern.models.orders import Order, OrderItem, order_pk
 
@@ -11,7 +11,7 @@ from lectern.models.orders import Order, OrderItem, order_pk
 def me(user_id: str) -> dict:
     user = get_user(user_id)
     if user is None:  # a valid token for an account that no longer exists
-        raise Unauthenticated()
+        raise NotSignedIn()
     return {"user": user_view(user)}
 
 

@@ -18,8 +18,8 @@ import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from lectern import secrets
-from lectern.api.errors import ServiceUnavailable
 from lectern.clock import iso_from_unix
+from lectern.errors import ServiceUnavailable
 from lectern.observability import logger
 
 PLAYBACK_SECONDS = 60 * 60  # long enough for one lesson; a fresh token on every lesson page load

@@ -19,13 +19,13 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from lectern import config, stripe_gateway
 from lectern.accounts.users import get_user, user_id_for_email
-from lectern.api.errors import (
-    AlreadyOwned, NotFound, PaymentProviderUnavailable, Unauthenticated, ValidationFailed,
-)
-from lectern.api.fields import Email
 from lectern.catalog.queries import is_slug
 from lectern.clock import iso, iso_from_unix
 from lectern.entitlements import service as entitlements
+from lectern.errors import (
+    AlreadyOwned, NotFound, NotSignedIn, PaymentProviderUnavailable, ValidationFailed,
+)
+from lectern.fields import Email
 from lectern.ids import new_id
 from lectern.models.base import transaction
 from lectern.models.catalog import Course, course_pk
@@ -116,7 +116,7 @@ def _buyer(request: CheckoutRequest, user_id: str | None) -> _Buyer:
     if user_id:
         user = get_user(user_id)
         if user is None:  # a valid token for a deleted account
-            raise Unauthenticated()
+            raise NotSignedIn()
         return _Buyer(email=user.email, user_id=user.id)
     if not request.email:
         raise ValidationFailed(details={"email": ["is required unless you are signed in"]})
