@@ -1,8 +1,8 @@
 """Account use cases behind /auth/*: register, login, verify, forgot, reset, claim,
 and sending a guest buyer's claim link again.
 
-Each returns what the route answers (a TokenResponse or a user view) or
-raises a lectern.errors exception. Sessions (access + refresh tokens)
+Each returns what the route answers (a TokenResponse or a UserEnvelope, lectern.accounts.schemas)
+or raises a lectern.errors exception. Sessions (access + refresh tokens)
 live in lectern.accounts.sessions; emailed tokens in lectern.accounts.tokens;
 the emails themselves in lectern.accounts.mails. The routes that make Lectern
 send mail count each request against the caller's limit (`client`, its IP).
@@ -12,6 +12,7 @@ import re
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from lectern.accounts import mails, passwords, sessions, throttle, tokens
+from lectern.accounts.schemas import TokenResponse, UserEnvelope
 from lectern.accounts.users import EmailAlreadyRegistered, create_user, get_user, user_id_for_email
 from lectern.clock import iso
 from lectern.errors import Conflict, EmailTaken, InvalidCredentials, InvalidInput, NotFound, TokenExpired
@@ -59,7 +60,7 @@ def _user_of(token: OneTimeToken) -> User:
 
 
 # ------------------------------------------------------------------ use cases
-def register(name: str, email_address: str, password: str, client: str | None = None) -> dict:
+def register(name: str, email_address: str, password: str, client: str | None = None) -> TokenResponse:
     throttle.check_mail_request(client)
     email_address = normalize_email(email_address)
     passwords.check_policy(password, email_address)
@@ -75,7 +76,7 @@ def register(name: str, email_address: str, password: str, client: str | None = 
     return sessions.start(user)
 
 
-def login(email_address: str, password: str) -> dict:
+def login(email_address: str, password: str) -> TokenResponse:
     email_address = normalize_email(email_address)
     throttle.take_attempt(email_address)
     user_id = user_id_for_email(email_address)
@@ -89,12 +90,12 @@ def login(email_address: str, password: str) -> dict:
     return sessions.start(user)
 
 
-def verify_email(raw: str) -> dict:
+def verify_email(raw: str) -> UserEnvelope:
     token = _consume(raw, tokens.VERIFY_EMAIL)
     user = _user_of(token)
     now = iso()
     user.update(actions=[*_verified(now), User.updated_at.set(now)])
-    return {"user": sessions.user_view(user)}
+    return UserEnvelope(user=sessions.user_view(user))
 
 
 def forgot_password(email_address: str, client: str | None = None) -> None:
@@ -110,7 +111,7 @@ def forgot_password(email_address: str, client: str | None = None) -> None:
     mails.send_reset(get_user(user_id or tokens.DECOY_USER_ID))
 
 
-def reset_password(raw: str, password: str) -> dict:
+def reset_password(raw: str, password: str) -> TokenResponse:
     user = _user_of(_peek(raw, tokens.RESET_PASSWORD))
     passwords.check_policy(password, user.email)
     _consume(raw, tokens.RESET_PASSWORD)
@@ -122,7 +123,7 @@ def reset_password(raw: str, password: str) -> dict:
     return sessions.start(user)
 
 
-def claim(raw: str, password: str, name: str | None = None) -> dict:
+def claim(raw: str, password: str, name: str | None = None) -> TokenResponse:
     user = _user_of(_peek(raw, tokens.CLAIM))
     passwords.check_policy(password, user.email)
     _consume(raw, tokens.CLAIM)

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from lectern import jwt_tokens
-from lectern.accounts import tokens
+from lectern.accounts import schemas, tokens
 from lectern.accounts.users import get_user
 from lectern.clock import iso, utcnow
 from lectern.errors import NotSignedIn
@@ -26,19 +26,19 @@ def _family_expiry() -> int:
     return int((utcnow() + tokens.LIFETIMES[tokens.REFRESH] + timedelta(days=1)).timestamp())
 
 
-def user_view(user: User) -> dict:
-    return {"id": user.id, "name": user.name, "email": user.email, "email_verified": bool(user.email_verified),
-            "email_verified_at": user.email_verified_at}
+def user_view(user: User) -> schemas.User:
+    return schemas.User(id=user.id, name=user.name, email=user.email, email_verified=bool(user.email_verified),
+                        email_verified_at=user.email_verified_at)
 
 
-def _token_response(user: User, family_id: str) -> dict:
+def _token_response(user: User, family_id: str) -> schemas.TokenResponse:
     refresh = tokens.issue(tokens.REFRESH, user.id, family_id=family_id)
     access = jwt_tokens.mint(user.id)
-    return {"user": user_view(user), "access_token": access.token, "token_type": "Bearer",
-            "expires_in": access.expires_in, "refresh_token": refresh.raw}
+    return schemas.TokenResponse(user=user_view(user), access_token=access.token, token_type="Bearer",
+                                 expires_in=access.expires_in, refresh_token=refresh.raw)
 
 
-def start(user: User) -> dict:
+def start(user: User) -> schemas.TokenResponse:
     """A new session (new family) for `user`: the contract's TokenResponse."""
     family_id = new_id()
     pk, sk = RefreshFamily.key(user.id, family_id)
@@ -80,7 +80,7 @@ def _lookup(raw: str) -> OneTimeToken | None:
 _INVALID = "The refresh token is invalid, expired or already used; sign in again."
 
 
-def rotate(raw: str) -> dict:
+def rotate(raw: str) -> schemas.TokenResponse:
     """Consume a refresh token and answer a new TokenResponse in the same family."""
     token = _lookup(raw)
     if token is None:

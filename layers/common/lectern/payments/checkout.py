@@ -11,10 +11,8 @@ Access is granted only by the webhook (payments/fulfillment.py), never here.
 """
 import re
 from dataclasses import dataclass
-from typing import Literal
 
 import stripe
-from pydantic import BaseModel, Field
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from lectern import config, stripe_gateway
@@ -25,7 +23,6 @@ from lectern.entitlements import service as entitlements
 from lectern.errors import (
     AlreadyOwned, NotFound, NotSignedIn, PaymentProviderUnavailable, ValidationFailed,
 )
-from lectern.fields import Email
 from lectern.ids import new_id
 from lectern.models.base import transaction
 from lectern.models.catalog import Course, course_pk
@@ -33,37 +30,9 @@ from lectern.models.orders import (
     FAILED, PENDING, CheckoutSessionRef, Order, OrderItem, load_order_with_items,
 )
 from lectern.observability import logger
+from lectern.payments.schemas import CheckoutCreated, CheckoutRequest, CheckoutStatus, CourseRef
 
 _SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
-
-
-# ------------------------------------------------------------------ wire shapes
-
-class CheckoutRequest(BaseModel):
-    course_slug: str = Field(min_length=1, max_length=100, examples=["intro-to-x"])
-    email: Email | None = Field(
-        default=None, description="Required for guests; ignored when signed in (the account's email is used).")
-    promotion_code: str | None = Field(
-        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", examples=["LAUNCH20"],
-        description="A customer-facing Stripe promotion code.")
-
-
-class CheckoutCreated(BaseModel):
-    order_id: str
-    checkout_session_id: str
-    checkout_url: str = Field(description="Stripe's hosted payment page; redirect the buyer here")
-    expires_at: str = Field(description="When the session (and the pending order with it) expires, UTC")
-
-
-class CourseRef(BaseModel):
-    slug: str
-    title: str
-
-
-class CheckoutStatus(BaseModel):
-    order_id: str
-    status: Literal["pending", "paid", "failed", "refunded"]
-    courses: list[CourseRef]
 
 
 # ------------------------------------------------------------------ creating
