@@ -1,9 +1,12 @@
 """docs/api.md, the human contract, agrees with docs/openapi.json (generated from the code;
-tests/test_template.py keeps that one current) and with the error codes of lectern.api.errors."""
+tests/test_template.py keeps that one current) and with the error codes the code answers: the
+status table of lectern.api.errors, which must hold every code of the domain's errors
+(lectern.errors) and of the HTTP-only ones, and nothing else."""
 import json
 import re
 from pathlib import Path
 
+from lectern import errors as domain_errors
 from lectern.api import errors
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -50,10 +53,15 @@ def disagreements(doc: dict[str, dict[str, set[str]]], openapi: dict[str, set[st
 
 def error_codes() -> dict[str, int]:
     """Every error code the code can answer, with its status."""
-    found, todo = {}, [errors.ApiError]
+    return dict(errors.STATUS_BY_CODE)
+
+
+def error_classes() -> list[type]:
+    """Every error class the code can raise: the domain's and the HTTP-only ones, with their subclasses."""
+    found, todo = [], [domain_errors.DomainError, errors.ApiError]
     while todo:
         cls = todo.pop()
-        found[cls.code] = cls.status
+        found.append(cls)
         todo += cls.__subclasses__()
     return found
 
@@ -85,6 +93,12 @@ def test_the_comparison_catches_a_route_or_status_on_one_side_only():
 
 def test_every_error_code_is_in_the_table_under_its_status():
     assert error_code_table(API_DOC.read_text(encoding="utf-8")) == error_codes()
+
+
+def test_the_status_table_holds_the_code_of_every_error_class_and_no_other():
+    raised = {cls.code for cls in error_classes()}
+    assert len(raised) >= 19
+    assert set(error_codes()) == raised
 
 
 def test_each_operation_names_only_error_codes_of_its_row_status():

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from lectern import config
-from lectern.api.errors import NotFound
 from lectern.catalog.queries import list_published, load_outline
+from lectern.errors import NotFound
 from lectern.models.catalog import CatalogItem, Course, CourseLesson, CourseModule, LessonResource, course_pk
 from lectern_admin.__main__ import main
 from lectern_admin.catalog.apply import CREATED, LEFT_ALONE, UNCHANGED, UNPUBLISHED, UPDATED, apply_catalog

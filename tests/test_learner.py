@@ -279,8 +279,8 @@ def test_the_throwaway_key_for_local_stacks_signs_tokens_and_base64_pem_is_accep
     environment = dev_keys.throwaway_signing_key_environment()
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    assert playback.playback("v1")["hls_url"].endswith("/manifest/video.m3u8")
+    assert playback.playback("v1").hls_url.endswith("/manifest/video.m3u8")
     # Cloudflare's API hands the PEM out base64-encoded; either form may be stored in the secret.
     monkeypatch.setenv("PLAYBACK_SIGNING_KEY_PEM",
                        base64.b64encode(environment["PLAYBACK_SIGNING_KEY_PEM"].encode()).decode())
-    assert jwt.get_unverified_header(playback.playback("v2")["token"])["kid"] == "local-dev-key"
+    assert jwt.get_unverified_header(playback.playback("v2").token)["kid"] == "local-dev-key"

@@ -84,7 +84,7 @@ def _quiet_logs() -> None:
 
 
 def _apply(event: dict, payload: str, out: TextIO, *, force: bool = False) -> bool:
-    from lectern.api.errors import ProcessingFailed
+    from lectern.errors import ProcessingFailed
     from lectern.payments import webhook
 
     try:

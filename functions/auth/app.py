@@ -2,7 +2,7 @@
 and POST /checkout/{checkout_session_id}/resend-claim (a guest buyer's claim link again: it is
 an account email, so it is sent from here, the function that already writes tokens and mails).
 
-Thin handler: the pydantic models below are the wire contract (and the
+Thin handler: the pydantic models of lectern.accounts.schemas are the wire contract (and the
 OpenAPI); lectern.accounts.service does the work.
 """
 from typing import Annotated
@@ -10,69 +10,17 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from lectern.accounts import service, sessions
-from lectern.accounts.schemas import TokenResponse, UserEnvelope
+from lectern.accounts.schemas import (
+    ClaimLinkAccepted, ClaimRequest, EmailedTokenRequest, ForgotPasswordAccepted, ForgotPasswordRequest, LoginRequest,
+    RefreshTokenRequest, RegisterRequest, ResetPasswordRequest, TokenResponse, UserEnvelope,
+)
 from lectern.api.app import LecternResolver
-from lectern.api.fields import Email
 from lectern.api.schemas import api_responses
 from lectern.observability import logger, metrics, tracer
 
 app = LecternResolver()
-
-Password = Annotated[str, Field(min_length=1, max_length=1024, description="Checked against the password policy "
-                                "(10–128 characters, at least two of lowercase/uppercase/digits/symbols, "
-                                "not the email address); a failure is a 422 with `details.password`.")]
-RawToken = Annotated[str, Field(min_length=1, max_length=512, description="The token from the emailed link")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
-
-
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class RegisterRequest(_Request):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    email: Email
-    password: Password
-
-
-class LoginRequest(_Request):
-    email: Email
-    password: Annotated[str, Field(min_length=1, max_length=1024)]
-
-
-class RefreshTokenRequest(_Request):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
-
-
-class EmailedTokenRequest(_Request):
-    token: RawToken
-
-
-class ForgotPasswordRequest(_Request):
-    email: Email
-
-
-class ResetPasswordRequest(_Request):
-    token: RawToken
-    password: Password
-
-
-class ClaimRequest(_Request):
-    token: RawToken
-    password: Password
-    name: Name | None = None
-
-
-class ForgotPasswordAccepted(BaseModel):
-    message: str
-
-
-class ClaimLinkAccepted(BaseModel):
-    message: str
-
 
 _TAGS = ["Accounts"]
 
@@ -89,7 +37,7 @@ def register(body: Annotated[RegisterRequest, Body()]) -> TokenResponse:
     purchase and has no password yet, a fresh claim link is emailed to it instead (at most a
     few per hour per address). 429 `rate_limited` (with `Retry-After`) when this client asked
     for too many emails."""
-    return TokenResponse.model_validate(service.register(body.name, body.email, body.password, _client()))
+    return service.register(body.name, body.email, body.password, _client())
 
 
 @app.post("/auth/login", summary="Sign in with email and password", tags=_TAGS,
@@ -97,7 +45,7 @@ def register(body: Annotated[RegisterRequest, Body()]) -> TokenResponse:
 def login(body: Annotated[LoginRequest, Body()]) -> TokenResponse:
     """One answer, 401 `invalid_credentials`, for an unknown email, a wrong password and an
     account without a password. Five failures for one email within 15 minutes → 429."""
-    return TokenResponse.model_validate(service.login(body.email, body.password))
+    return service.login(body.email, body.password)
 
 
 @app.post("/auth/refresh", summary="Exchange a refresh token for new tokens", tags=_TAGS,
@@ -105,7 +53,7 @@ def login(body: Annotated[LoginRequest, Body()]) -> TokenResponse:
 def refresh(body: Annotated[RefreshTokenRequest, Body()]) -> TokenResponse:
     """Rotates the refresh token. Presenting one that was already used signs out every
     device of that session (401)."""
-    return TokenResponse.model_validate(sessions.rotate(body.refresh_token))
+    return sessions.rotate(body.refresh_token)
 
 
 @app.post("/auth/logout", status_code=204, summary="End the session of a refresh token", tags=_TAGS,
@@ -119,7 +67,7 @@ def logout(body: Annotated[RefreshTokenRequest, Body()]):  # 204: no body, so no
           responses=api_responses(200, UserEnvelope, 400, 410, 503, description="Email verified"))
 def verify_email(body: Annotated[EmailedTokenRequest, Body()]) -> UserEnvelope:
     """400 `bad_request` for an unknown or used token, 410 `token_expired` for an expired one."""
-    return UserEnvelope.model_validate(service.verify_email(body.token))
+    return service.verify_email(body.token)
 
 
 @app.post("/auth/password/forgot", status_code=202, summary="Email a password-reset link", tags=_TAGS,
@@ -139,7 +87,7 @@ def forgot_password(body: Annotated[ForgotPasswordRequest, Body()]) -> ForgotPas
 def reset_password(body: Annotated[ResetPasswordRequest, Body()]) -> TokenResponse:
     """Signs out every other session. 400 for an unknown or used token, 410 for an expired one,
     422 when the password does not meet the policy (the link stays usable)."""
-    return TokenResponse.model_validate(service.reset_password(body.token, body.password))
+    return service.reset_password(body.token, body.password)
 
 
 @app.post("/auth/claim", summary="Claim the account a guest purchase created", tags=_TAGS,
@@ -147,7 +95,7 @@ def reset_password(body: Annotated[ResetPasswordRequest, Body()]) -> TokenRespon
 def claim(body: Annotated[ClaimRequest, Body()]) -> TokenResponse:
     """Sets the first password and verifies the email; the purchases are already in the library.
     400 for an unknown or used token, 410 expired, 409 `conflict` if the account already has a password."""
-    return TokenResponse.model_validate(service.claim(body.token, body.password, body.name))
+    return service.claim(body.token, body.password, body.name)
 
 
 @app.post("/checkout/<checkout_session_id>/resend-claim", status_code=202, tags=["Checkout"],

@@ -9,8 +9,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from lectern.api.app import LecternResolver
-from lectern.api.schemas import PUBLIC_CACHE, CourseDetailEnvelope, CourseList, api_responses
+from lectern.api.schemas import PUBLIC_CACHE, api_responses
 from lectern.catalog import queries, views
+from lectern.catalog.schemas import CourseDetailEnvelope, CourseList
 from lectern.observability import logger, metrics, tracer
 
 app = LecternResolver(cache_control=PUBLIC_CACHE)
@@ -23,15 +24,13 @@ def list_courses(
     cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page")] = None,
 ) -> CourseList:
     courses, next_cursor = queries.list_published(limit, cursor)
-    return CourseList.model_validate(
-        {"courses": [views.course_summary(c) for c in courses], "next_cursor": next_cursor})
+    return CourseList(courses=[views.course_summary(c) for c in courses], next_cursor=next_cursor)
 
 
 @app.get("/courses/<slug>", summary="A published course with its outline", tags=["Catalog"],
          responses=api_responses(200, CourseDetailEnvelope, 404, 503, cache_control=PUBLIC_CACHE))
 def get_course(slug: Annotated[str, Path(max_length=100)]) -> CourseDetailEnvelope:
-    outline = queries.load_outline(slug)
-    return CourseDetailEnvelope.model_validate({"course": views.course_detail(outline)})
+    return CourseDetailEnvelope(course=views.course_detail(queries.load_outline(slug)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

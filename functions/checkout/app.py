@@ -13,7 +13,7 @@ from lectern.api.app import LecternResolver
 from lectern.api.schemas import api_responses
 from lectern.observability import logger, metrics, tracer
 from lectern.payments import checkout
-from lectern.payments.checkout import CheckoutCreated, CheckoutRequest, CheckoutStatus
+from lectern.payments.schemas import CheckoutCreated, CheckoutRequest, CheckoutStatus
 
 app = LecternResolver()
 document_bearer_auth(app)

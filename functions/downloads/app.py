@@ -40,9 +40,8 @@ def download(resource_id: ResourceId):  # 302 or 200: both documented in `respon
     resource = downloads.authorize_download(require_user_id(app), resource_id)
     link = downloads.presigned_link(resource)
     if _wants_json():
-        return Response(status_code=200, content_type="application/json",
-                        body=DownloadLink(**link).model_dump())
-    return Response(status_code=302, headers={"Location": link["url"]}, body="")
+        return Response(status_code=200, content_type="application/json", body=link.model_dump())
+    return Response(status_code=302, headers={"Location": link.url}, body="")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

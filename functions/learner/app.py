@@ -26,19 +26,19 @@ _TAGS = ["Learner"]
 @app.get("/me", summary="The signed-in user", tags=_TAGS, security=SIGNED_IN,
          responses=api_responses(200, UserEnvelope, 401, 503))
 def me() -> UserEnvelope:
-    return UserEnvelope.model_validate(library.me(require_user_id(app)))
+    return library.me(require_user_id(app))
 
 
 @app.get("/me/courses", summary="Courses the user may open (active entitlements to published courses)",
          tags=_TAGS, security=SIGNED_IN, responses=api_responses(200, Library, 401, 503))
 def my_courses() -> Library:
-    return Library.model_validate(library.my_courses(require_user_id(app)))
+    return library.my_courses(require_user_id(app))
 
 
 @app.get("/me/orders", summary="The user's orders with their items, newest first", tags=_TAGS,
          security=SIGNED_IN, responses=api_responses(200, OrderHistory, 401, 503))
 def my_orders() -> OrderHistory:
-    return OrderHistory.model_validate(library.my_orders(require_user_id(app)))
+    return library.my_orders(require_user_id(app))
 
 
 @app.get("/learn/<course_slug>", summary="The course player's outline, with each lesson's resources",
@@ -46,8 +46,7 @@ def my_orders() -> OrderHistory:
 def learn_course(course_slug: Slug) -> LearnerCourseEnvelope:
     """403 `not_entitled` without an active entitlement (the body names nothing of the course);
     404 for an unknown or unpublished course."""
-    user_id = require_user_id(app)
-    return LearnerCourseEnvelope.model_validate(learn.course_for_learner(user_id, course_slug))
+    return learn.course_for_learner(require_user_id(app), course_slug)
 
 
 @app.get("/learn/<course_slug>/lessons/<lesson_slug>", summary="One lesson with a signed playback token",
@@ -59,7 +58,7 @@ def learn_lesson(course_slug: Slug, lesson_slug: Slug) -> LessonPlayerEnvelope:
     outline, lesson = learn.find_lesson(course_slug, lesson_slug)
     if not lesson.is_preview:
         learn.authorize_lesson(require_user_id(app), outline, lesson)
-    return LessonPlayerEnvelope.model_validate(learn.lesson_view(outline, lesson))
+    return learn.lesson_view(outline, lesson)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -11,7 +11,9 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
+from lectern import safe_json
 from lectern.api import errors, json_input
+from lectern.errors import DomainError, ProcessingFailed
 from lectern.observability import logger, metrics, tracer
 from lectern.payments import webhook
 from lectern.payments.fulfillment import RetryLater
@@ -37,7 +39,7 @@ def _raw_body(event: dict[str, Any]) -> str:
     try:
         text = json_input.decode_body(body, is_base64)
         text.encode("utf-8")  # (a body handed over as text can still hold half a surrogate pair)
-    except (json_input.NotJson, UnicodeEncodeError):
+    except (safe_json.NotJson, UnicodeEncodeError):
         raise errors.BadRequest("The body is not valid base64 UTF-8.") from None
     return text
 
@@ -59,14 +61,14 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
 def lambda_handler(event, context):
     try:
         return _answer(200, handle(event), event)
-    except errors.ApiError as exc:
-        if isinstance(exc, errors.ProcessingFailed):
+    except (DomainError, errors.ApiError) as exc:
+        if isinstance(exc, ProcessingFailed):
             deferred = isinstance(exc.__cause__, RetryLater)
             metrics.add_metric(name=EVENT_DEFERRED if deferred else EVENT_FAILED, unit=MetricUnit.Count, value=1)
-        response = _answer(exc.status, exc.envelope(), event)
-        response["headers"].update(exc.headers)
+        response = _answer(errors.status_of(exc), errors.envelope(exc), event)
+        response["headers"].update(errors.headers_of(exc))
         return response
     except Exception:  # never a stack trace to the caller; Stripe retries a 500
         logger.exception("Webhook failed")
         metrics.add_metric(name=EVENT_FAILED, unit=MetricUnit.Count, value=1)
-        return _answer(500, errors.InternalError().envelope(), event)
+        return _answer(500, errors.envelope(errors.InternalError()), event)

@@ -155,13 +155,13 @@ def test_the_stand_in_reads_the_key_the_learner_function_signs_with(monkeypatch)
     monkeypatch.setenv("STREAM_BASE_URL", "http://127.0.0.1:3004/")
     app = create_app().test_client()  # the default: playback_public_keys
     minted = playback.playback(VIDEO)
-    assert minted["iframe_url"] == f"http://127.0.0.1:3004/{minted['token']}/iframe"
-    assert app.get(f"/{minted['token']}/iframe").status_code == 200
+    assert minted.iframe_url == f"http://127.0.0.1:3004/{minted.token}/iframe"
+    assert app.get(f"/{minted.token}/iframe").status_code == 200
 
     # Cloudflare hands out the PEM base64-encoded; either form in the secret gives the same key.
     monkeypatch.setenv("PLAYBACK_SIGNING_KEY_PEM",
                        base64.b64encode(environment["PLAYBACK_SIGNING_KEY_PEM"].encode()).decode())
-    assert app.get(f"/{minted['token']}/iframe").status_code == 200
+    assert app.get(f"/{minted.token}/iframe").status_code == 200
     public = playback_public_keys()["local-dev-key"].public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     assert public.startswith(b"-----BEGIN PUBLIC KEY-----")
@@ -169,5 +169,5 @@ def test_the_stand_in_reads_the_key_the_learner_function_signs_with(monkeypatch)
     # A new key (rotation): the old token no longer plays, a new one does.
     for name, value in dev_keys.throwaway_signing_key_environment().items():
         monkeypatch.setenv(name, value)
-    assert app.get(f"/{minted['token']}/iframe").status_code == 403
-    assert app.get(f"/{playback.playback(VIDEO)['token']}/iframe").status_code == 200
+    assert app.get(f"/{minted.token}/iframe").status_code == 403
+    assert app.get(f"/{playback.playback(VIDEO).token}/iframe").status_code == 200

@@ -9,7 +9,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from lectern.api.errors import ValidationFailed
+from lectern.errors import ValidationFailed
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128  # hashing cost grows with length; also bounds the request body

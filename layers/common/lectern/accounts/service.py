@@ -1,8 +1,8 @@
 """Account use cases behind /auth/*: register, login, verify, forgot, reset, claim,
 and sending a guest buyer's claim link again.
 
-Each returns what the route answers (a TokenResponse or a user view) or
-raises an lectern.api.errors exception. Sessions (access + refresh tokens)
+Each returns what the route answers (a TokenResponse or a UserEnvelope, lectern.accounts.schemas)
+or raises a lectern.errors exception. Sessions (access + refresh tokens)
 live in lectern.accounts.sessions; emailed tokens in lectern.accounts.tokens;
 the emails themselves in lectern.accounts.mails. The routes that make Lectern
 send mail count each request against the caller's limit (`client`, its IP).
@@ -12,9 +12,10 @@ import re
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from lectern.accounts import mails, passwords, sessions, throttle, tokens
+from lectern.accounts.schemas import TokenResponse, UserEnvelope
 from lectern.accounts.users import EmailAlreadyRegistered, create_user, get_user, user_id_for_email
-from lectern.api.errors import BadRequest, Conflict, EmailTaken, InvalidCredentials, NotFound, TokenExpired
 from lectern.clock import iso
+from lectern.errors import Conflict, EmailTaken, InvalidCredentials, InvalidInput, NotFound, TokenExpired
 from lectern.models.orders import PAID, CheckoutSessionRef, Order
 from lectern.models.users import OneTimeToken, User, normalize_email
 from lectern.observability import logger
@@ -29,9 +30,9 @@ def _peek(raw: str, purpose: str) -> OneTimeToken:
     try:
         token = OneTimeToken.get(pk, sk, consistent_read=True)
     except DoesNotExist:
-        raise BadRequest(_LINK_INVALID) from None
+        raise InvalidInput(_LINK_INVALID) from None
     if token.purpose != purpose or token.used_at is not None:
-        raise BadRequest(_LINK_INVALID)
+        raise InvalidInput(_LINK_INVALID)
     if token.expires_at <= iso():
         raise TokenExpired()
     return token
@@ -41,7 +42,7 @@ def _consume(raw: str, purpose: str) -> OneTimeToken:
     try:
         return tokens.consume(raw, purpose)
     except tokens.TokenInvalid:
-        raise BadRequest(_LINK_INVALID) from None
+        raise InvalidInput(_LINK_INVALID) from None
     except tokens.TokenExpired:
         raise TokenExpired() from None
 
@@ -54,12 +55,12 @@ def _verified(now: str) -> list:
 def _user_of(token: OneTimeToken) -> User:
     user = get_user(token.user_id)
     if user is None or not tokens.is_current(token, user):  # a newer link of this kind was sent since
-        raise BadRequest(_LINK_INVALID)
+        raise InvalidInput(_LINK_INVALID)
     return user
 
 
 # ------------------------------------------------------------------ use cases
-def register(name: str, email_address: str, password: str, client: str | None = None) -> dict:
+def register(name: str, email_address: str, password: str, client: str | None = None) -> TokenResponse:
     throttle.check_mail_request(client)
     email_address = normalize_email(email_address)
     passwords.check_policy(password, email_address)
@@ -75,7 +76,7 @@ def register(name: str, email_address: str, password: str, client: str | None = 
     return sessions.start(user)
 
 
-def login(email_address: str, password: str) -> dict:
+def login(email_address: str, password: str) -> TokenResponse:
     email_address = normalize_email(email_address)
     throttle.take_attempt(email_address)
     user_id = user_id_for_email(email_address)
@@ -89,12 +90,12 @@ def login(email_address: str, password: str) -> dict:
     return sessions.start(user)
 
 
-def verify_email(raw: str) -> dict:
+def verify_email(raw: str) -> UserEnvelope:
     token = _consume(raw, tokens.VERIFY_EMAIL)
     user = _user_of(token)
     now = iso()
     user.update(actions=[*_verified(now), User.updated_at.set(now)])
-    return {"user": sessions.user_view(user)}
+    return UserEnvelope(user=sessions.user_view(user))
 
 
 def forgot_password(email_address: str, client: str | None = None) -> None:
@@ -110,7 +111,7 @@ def forgot_password(email_address: str, client: str | None = None) -> None:
     mails.send_reset(get_user(user_id or tokens.DECOY_USER_ID))
 
 
-def reset_password(raw: str, password: str) -> dict:
+def reset_password(raw: str, password: str) -> TokenResponse:
     user = _user_of(_peek(raw, tokens.RESET_PASSWORD))
     passwords.check_policy(password, user.email)
     _consume(raw, tokens.RESET_PASSWORD)
@@ -122,7 +123,7 @@ def reset_password(raw: str, password: str) -> dict:
     return sessions.start(user)
 
 
-def claim(raw: str, password: str, name: str | None = None) -> dict:
+def claim(raw: str, password: str, name: str | None = None) -> TokenResponse:
     user = _user_of(_peek(raw, tokens.CLAIM))
     passwords.check_policy(password, user.email)
     _consume(raw, tokens.CLAIM)

@@ -14,10 +14,10 @@ from datetime import timedelta
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from lectern import jwt_tokens
-from lectern.accounts import tokens
+from lectern.accounts import schemas, tokens
 from lectern.accounts.users import get_user
-from lectern.api.errors import Unauthenticated
 from lectern.clock import iso, utcnow
+from lectern.errors import NotSignedIn
 from lectern.ids import new_id
 from lectern.models.users import OneTimeToken, RefreshFamily, User
 
@@ -26,19 +26,19 @@ def _family_expiry() -> int:
     return int((utcnow() + tokens.LIFETIMES[tokens.REFRESH] + timedelta(days=1)).timestamp())
 
 
-def user_view(user: User) -> dict:
-    return {"id": user.id, "name": user.name, "email": user.email, "email_verified": bool(user.email_verified),
-            "email_verified_at": user.email_verified_at}
+def user_view(user: User) -> schemas.User:
+    return schemas.User(id=user.id, name=user.name, email=user.email, email_verified=bool(user.email_verified),
+                        email_verified_at=user.email_verified_at)
 
 
-def _token_response(user: User, family_id: str) -> dict:
+def _token_response(user: User, family_id: str) -> schemas.TokenResponse:
     refresh = tokens.issue(tokens.REFRESH, user.id, family_id=family_id)
     access = jwt_tokens.mint(user.id)
-    return {"user": user_view(user), "access_token": access.token, "token_type": "Bearer",
-            "expires_in": access.expires_in, "refresh_token": refresh.raw}
+    return schemas.TokenResponse(user=user_view(user), access_token=access.token, token_type="Bearer",
+                                 expires_in=access.expires_in, refresh_token=refresh.raw)
 
 
-def start(user: User) -> dict:
+def start(user: User) -> schemas.TokenResponse:
     """A new session (new family) for `user`: the contract's TokenResponse."""
     family_id = new_id()
     pk, sk = RefreshFamily.key(user.id, family_id)
@@ -80,14 +80,14 @@ def _lookup(raw: str) -> OneTimeToken | None:
 _INVALID = "The refresh token is invalid, expired or already used; sign in again."
 
 
-def rotate(raw: str) -> dict:
+def rotate(raw: str) -> schemas.TokenResponse:
     """Consume a refresh token and answer a new TokenResponse in the same family."""
     token = _lookup(raw)
     if token is None:
-        raise Unauthenticated(_INVALID)
+        raise NotSignedIn(_INVALID)
     if token.used_at is not None:
         revoke_family(token.user_id, token.family_id, "refresh token reused")
-        raise Unauthenticated(_INVALID)
+        raise NotSignedIn(_INVALID)
     # One conditional write both checks the family is live and keeps it from expiring.
     pk, sk = RefreshFamily.key(token.user_id, token.family_id or "")
     try:
@@ -95,18 +95,18 @@ def rotate(raw: str) -> dict:
                                      condition=RefreshFamily.pk.exists() & RefreshFamily.revoked_at.does_not_exist())
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise Unauthenticated(_INVALID) from None
+            raise NotSignedIn(_INVALID) from None
         raise
     try:
         tokens.use(token, tokens.REFRESH)  # read above, consistently: no second GetItem
     except tokens.TokenExpired:
-        raise Unauthenticated(_INVALID) from None
+        raise NotSignedIn(_INVALID) from None
     except tokens.TokenInvalid:  # used by a concurrent request a moment ago: treat as reuse
         revoke_family(token.user_id, token.family_id, "refresh token reused")
-        raise Unauthenticated(_INVALID) from None
+        raise NotSignedIn(_INVALID) from None
     user = get_user(token.user_id)
     if user is None:
-        raise Unauthenticated(_INVALID)
+        raise NotSignedIn(_INVALID)
     return _token_response(user, token.family_id)
 
 

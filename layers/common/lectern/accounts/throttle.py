@@ -16,7 +16,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.models import Model
 
 from lectern import config
-from lectern.api.errors import RateLimited
+from lectern.errors import RateLimited
 from lectern.models.users import LoginThrottle, RateCounter, normalize_email
 
 MAX_FAILURES = 5
@@ -58,8 +58,7 @@ def take_attempt(email: str) -> None:
         retry_after = max(1, int(item.expires_at_epoch) - now)
     except LoginThrottle.DoesNotExist:  # cleared meanwhile by the owner's sign-in
         retry_after = 1
-    raise RateLimited("Too many failed sign-in attempts; try again later.",
-                      headers={"Retry-After": str(retry_after)})
+    raise RateLimited("Too many failed sign-in attempts; try again later.", retry_after_seconds=retry_after)
 
 
 def count_in_window(item: Model, counter: NumberAttribute, expires_at: NumberAttribute, window_seconds: int) -> None:
@@ -153,7 +152,7 @@ def check_mail_request(source_ip: str | None) -> None:
     hits, window_end = _count("client", client_key(source_ip), CLIENT_WINDOW_SECONDS)
     if hits > mail_requests_per_client():
         raise RateLimited("Too many emails were requested from your network; try again later.",
-                          headers={"Retry-After": str(max(window_end - int(time.time()), 1))})
+                          retry_after_seconds=max(window_end - int(time.time()), 1))
 
 
 def allow_mail_to(address: str) -> bool:

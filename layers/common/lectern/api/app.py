@@ -15,8 +15,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from lectern import config
+from lectern import config, safe_json
 from lectern.api import errors, json_input
+from lectern.errors import DomainError, NotFound, ServiceUnavailable, ValidationFailed
 from lectern.api.routes import allowed_methods
 from lectern.observability import logger
 
@@ -39,12 +40,12 @@ def aws_error_code(exc: BaseException) -> str:
     return ""
 
 
-def error_response(error: errors.ApiError) -> Response:
+def error_response(error: errors.AnyError) -> Response:
     return Response(
-        status_code=error.status,
+        status_code=errors.status_of(error),
         content_type=content_types.APPLICATION_JSON,
-        body=error.envelope(),
-        headers={"Cache-Control": "no-store", **error.headers},
+        body=errors.envelope(error),
+        headers={"Cache-Control": "no-store", **errors.headers_of(error)},
     )
 
 
@@ -54,7 +55,7 @@ def _field_name(location: tuple) -> str:
     return ".".join(parts)
 
 
-def validation_error(exc: RequestValidationError) -> errors.ApiError:
+def validation_error(exc: RequestValidationError) -> errors.AnyError:
     problems = exc.errors()
     if any(p.get("type") in _BAD_BODY_TYPES or tuple(p.get("loc", ())) == ("body",) for p in problems):
         return errors.BadRequest(_NOT_JSON)
@@ -62,7 +63,7 @@ def validation_error(exc: RequestValidationError) -> errors.ApiError:
     for problem in problems:
         details.setdefault(_field_name(tuple(problem.get("loc", ("body",)))), []).append(
             str(problem.get("msg", "is not valid")))
-    return errors.ValidationFailed(details=details)
+    return ValidationFailed(details=details)
 
 
 def frontend_origin() -> str:
@@ -108,8 +109,8 @@ class JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
         event = app.current_event
         try:
             text = json_input.decode_body(event.body, event.is_base64_encoded)
-            return json_input.loads(text) if text else None
-        except json_input.NotJson:
+            return safe_json.loads(text) if text else None
+        except safe_json.NotJson:
             raise errors.BadRequest(_NOT_JSON) from None
 
 
@@ -147,8 +148,8 @@ class LecternResolver(APIGatewayHttpResolver):
         return response
 
     def _register_error_handlers(self) -> None:
-        @self.exception_handler(errors.ApiError)
-        def _api_error(exc: errors.ApiError) -> Response:
+        @self.exception_handler([DomainError, errors.ApiError])
+        def _known_error(exc: errors.AnyError) -> Response:
             return error_response(exc)
 
         @self.exception_handler(RequestValidationError)
@@ -166,8 +167,8 @@ class LecternResolver(APIGatewayHttpResolver):
             if allowed:
                 # A routed method whose path parameter holds characters no route pattern accepts (a
                 # control character in a slug): nothing is there, in the words of every other 404.
-                return error_response(errors.NotFound())
-            return error_response(errors.NotFound(f"No route for {event.http_method} {event.path}."))
+                return error_response(NotFound())
+            return error_response(NotFound(f"No route for {event.http_method} {event.path}."))
 
         @self.exception_handler([ClientError, PynamoDBException, BotoCoreError])
         def _aws_error(exc: Exception) -> Response:
@@ -175,7 +176,7 @@ class LecternResolver(APIGatewayHttpResolver):
             logger.exception("AWS call failed", extra={"aws_error_code": code})
             cause = getattr(exc, "cause", None)
             if code in _RETRYABLE_AWS_CODES or isinstance(exc, BotoCoreError) or isinstance(cause, BotoCoreError):
-                return error_response(errors.ServiceUnavailable())
+                return error_response(ServiceUnavailable())
             return error_response(errors.InternalError())
 
         @self.exception_handler(Exception)

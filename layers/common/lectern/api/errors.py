@@ -1,13 +1,44 @@
-"""The contract's error envelope: `{"error": {"code", "message", "details"?}}`.
+"""The contract's error envelope: `{"error": {"code", "message", "details"?}}`, and its statuses.
 
-Domain code raises these; the resolver turns them into responses, so no
-route builds an error body by hand.
+The domain raises `lectern.errors.DomainError`s (a code and a message, no status); the errors
+below are the ones only HTTP knows about (how the request was sent, not what it asked for).
+STATUS_BY_CODE gives every code its status, one table for both: the resolver's exception
+handler (lectern.api.app) and the webhook function answer through `status_of`, `envelope` and
+`headers_of`, so no route builds an error body by hand.
 """
 from typing import Any
 
+from lectern.errors import DomainError, RateLimited
+
+# Every error code the API (and the webhook) can answer, with its status (docs/api.md, *Error codes*).
+STATUS_BY_CODE: dict[str, int] = {
+    "bad_request": 400,
+    "invalid_signature": 400,
+    "unauthenticated": 401,
+    "invalid_credentials": 401,
+    "not_entitled": 403,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "already_owned": 409,
+    "free_course": 409,
+    "checkout_in_progress": 409,
+    "email_taken": 409,
+    "conflict": 409,
+    "token_expired": 410,
+    "payload_too_large": 413,
+    "validation_failed": 422,
+    "rate_limited": 429,
+    "internal_error": 500,
+    "processing_failed": 500,
+    "payment_provider_unavailable": 503,
+    "service_unavailable": 503,
+}
+
 
 class ApiError(Exception):
-    status = 500
+    """An error of the HTTP exchange itself, with the headers its answer needs."""
+
     code = "internal_error"
     message = "Something went wrong on our side."
 
@@ -18,93 +49,49 @@ class ApiError(Exception):
         self.headers = headers or {}
         super().__init__(self.message)
 
-    def envelope(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details:
-            error["details"] = self.details
-        return {"error": error}
-
 
 class BadRequest(ApiError):
-    status, code, message = 400, "bad_request", "The request could not be read."
-
-
-class InvalidSignature(ApiError):
-    status, code, message = 400, "invalid_signature", "The webhook signature is missing, malformed, wrong or stale."
+    """A body that is not JSON (or not UTF-8, or not sent as application/json)."""
+    code, message = "bad_request", "The request could not be read."
 
 
 class Unauthenticated(ApiError):
-    status, code, message = 401, "unauthenticated", "Sign in to continue."
-
-
-class InvalidCredentials(ApiError):
-    status, code, message = 401, "invalid_credentials", "The email or password is not correct."
-
-
-class NotEntitled(ApiError):
-    status, code, message = 403, "not_entitled", "You do not have access to this course."
-
-
-class Forbidden(ApiError):
-    status, code, message = 403, "forbidden", "You may not do this."
-
-
-class NotFound(ApiError):
-    status, code, message = 404, "not_found", "Nothing was found here."
+    """No usable `Authorization: Bearer` header (with its `WWW-Authenticate` challenge)."""
+    code, message = "unauthenticated", "Sign in to continue."
 
 
 class MethodNotAllowed(ApiError):
-    status, code, message = 405, "method_not_allowed", "This route does not accept that method."
-
-
-class AlreadyOwned(ApiError):
-    status, code, message = 409, "already_owned", "This course is already in your library."
-
-
-class FreeCourse(ApiError):
-    status, code, message = 409, "free_course", "This course is free: enrol from its page instead of buying it."
-
-
-class CheckoutInProgress(ApiError):
-    status, code, message = (409, "checkout_in_progress",
-                             "A checkout for this course is being started already; try again in a moment.")
-
-
-class EmailTaken(ApiError):
-    status, code, message = 409, "email_taken", "An account with this email already exists."
-
-
-class Conflict(ApiError):
-    status, code, message = 409, "conflict", "The request conflicts with the current state."
+    code, message = "method_not_allowed", "This route does not accept that method."
 
 
 class PayloadTooLarge(ApiError):
-    status, code, message = 413, "payload_too_large", "The request body is too large."
-
-
-class TokenExpired(ApiError):
-    status, code, message = 410, "token_expired", "This link has expired; ask for a new one."
-
-
-class ValidationFailed(ApiError):
-    status, code, message = 422, "validation_failed", "Some fields are not valid."
-
-
-class RateLimited(ApiError):
-    status, code, message = 429, "rate_limited", "Too many attempts; try again later."
+    code, message = "payload_too_large", "The request body is too large."
 
 
 class InternalError(ApiError):
-    status, code, message = 500, "internal_error", "Something went wrong on our side."
+    """The last resort: an exception nothing else answered (logged, never shown)."""
+    code, message = "internal_error", "Something went wrong on our side."
 
 
-class ProcessingFailed(ApiError):
-    status, code, message = 500, "processing_failed", "The event could not be applied; it will be retried."
+AnyError = ApiError | DomainError
 
 
-class PaymentProviderUnavailable(ApiError):
-    status, code, message = 503, "payment_provider_unavailable", "Payments are unavailable right now; try again shortly."
+def status_of(error: AnyError) -> int:
+    """The error's status (a code missing from the table, which tests/test_api_doc.py rules out, is a 500)."""
+    return STATUS_BY_CODE.get(error.code, 500)
 
 
-class ServiceUnavailable(ApiError):
-    status, code, message = 503, "service_unavailable", "The service is busy; try again shortly."
+def envelope(error: AnyError) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.details:
+        body["details"] = error.details
+    return {"error": body}
+
+
+def headers_of(error: AnyError) -> dict[str, str]:
+    """The headers the error's answer carries beyond the usual ones."""
+    if isinstance(error, ApiError):
+        return error.headers
+    if isinstance(error, RateLimited):
+        return {"Retry-After": str(error.retry_after_seconds)}
+    return {}

@@ -1,32 +1,17 @@
-"""Reading what callers send: bodies of bounded size and JSON that cannot crash the parser.
+"""Reading what callers send over HTTP: bodies of bounded size, as text.
 
-`json.loads` raises more than JSONDecodeError on hostile input: RecursionError for
-deeply nested brackets (about 10,000 levels, a 10 KB body) and a plain ValueError
-for integers over 4,300 digits. `loads` turns every one of them into NotJson, so
-the callers answer a 400, never a 500.
+API Gateway hands a body over base64-encoded when it is not UTF-8 text; `decode_body` undoes
+that and raises `lectern.safe_json.NotJson` for bytes that are not UTF-8, so the callers
+answer a 400, never a 500. The JSON itself is read with `lectern.safe_json.loads`.
 """
 import base64
 import binascii
-import json
-import re
-from typing import Any
+
+from lectern.safe_json import NotJson
 
 KIB = 1024
 # Every JSON route of the HTTP API: the largest real body (register) is under 2 KB.
 MAX_API_BODY_BYTES = 16 * KIB
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class NotJson(ValueError):
-    """The text is not JSON this service can read."""
-
-
-def loads(text: str | bytes) -> Any:
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
-        raise NotJson(f"{type(exc).__name__}: {str(exc)[:200]}") from None
 
 
 def decode_body(body: str | None, is_base64: bool) -> str:
@@ -49,20 +34,3 @@ def body_bytes(body: str | None, is_base64: bool) -> int:
     if is_base64:
         return len(body) * 3 // 4 - body[-2:].count("=")
     return len(body.encode("utf-8", "surrogatepass"))
-
-
-def has_lone_surrogate(value: Any) -> bool:
-    """Whether any string (key or value) of parsed JSON holds half a surrogate pair (`"\\ud800"`):
-    valid JSON, but not text anything downstream can encode. Iterative: nesting depth is no limit."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _LONE_SURROGATE.search(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False

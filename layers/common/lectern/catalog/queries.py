@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from lectern.api.errors import NotFound, ValidationFailed
+from lectern.errors import NotFound, ValidationFailed
 from lectern.models.catalog import (
     PUBLISHED, CatalogItem, Course, CourseLesson, CourseModule, LessonResource, course_pk,
 )

@@ -1,16 +1,16 @@
-"""How catalog objects look on the wire. Never includes `stream_video_id` or
-`storage_key`: those leave only through playback tokens and presigned URLs."""
-from typing import Any
-
+"""How catalog objects look on the wire: the models of lectern.catalog.schemas, built from the
+catalog's items. Never includes `stream_video_id` or `storage_key`: those leave only through
+playback tokens and presigned URLs."""
 from lectern import config
 from lectern.catalog.queries import Outline
-from lectern.models.catalog import Course, LessonResource
+from lectern.catalog.schemas import CourseDetail, CourseSummary, LessonOutline, ModuleOutline, Price
+from lectern.models.catalog import Course, CourseLesson
 
 
-def price(course: Course) -> dict[str, Any] | None:
+def price(course: Course) -> Price | None:
     if course.price_amount is None:
         return None
-    return {"amount": int(course.price_amount), "currency": course.currency}
+    return Price(amount=int(course.price_amount), currency=course.currency)
 
 
 def thumbnail_url(course: Course) -> str | None:
@@ -21,38 +21,23 @@ def thumbnail_url(course: Course) -> str | None:
     return course.thumbnail_url
 
 
-def course_summary(course: Course) -> dict[str, Any]:
-    return {
-        "id": course.id,
-        "slug": course.slug,
-        "title": course.title,
-        "description": course.description,
-        "thumbnail_url": thumbnail_url(course),
-        "price": price(course),
-        "module_count": int(course.module_count),
-        "lesson_count": int(course.lesson_count),
-    }
+def course_summary(course: Course) -> CourseSummary:
+    return CourseSummary(
+        id=course.id, slug=course.slug, title=course.title, description=course.description,
+        thumbnail_url=thumbnail_url(course), price=price(course),
+        module_count=int(course.module_count), lesson_count=int(course.lesson_count))
 
 
-def resource_view(resource: LessonResource) -> dict[str, Any]:
-    return {"id": resource.id, "name": resource.name, "mime_type": resource.mime_type,
-            "size_bytes": int(resource.size_bytes)}
+def lesson_outline(lesson: CourseLesson, resource_count: int) -> LessonOutline:
+    return LessonOutline(id=lesson.id, slug=lesson.slug, title=lesson.title, summary=lesson.summary,
+                         sort_order=int(lesson.sort_order), is_preview=lesson.is_preview,
+                         resource_count=resource_count)
 
 
-def course_detail(outline: Outline, *, with_resources: bool = False) -> dict[str, Any]:
-    modules = []
-    for module in outline.modules:
-        lessons = []
-        for lesson in outline.lessons.get(module.id, []):
-            resources = outline.resources.get(lesson.id, [])
-            view: dict[str, Any] = {
-                "id": lesson.id, "slug": lesson.slug, "title": lesson.title, "summary": lesson.summary,
-                "sort_order": int(lesson.sort_order), "is_preview": lesson.is_preview,
-                "resource_count": len(resources),
-            }
-            if with_resources:
-                view["resources"] = [resource_view(r) for r in resources]
-            lessons.append(view)
-        modules.append({"id": module.id, "title": module.title, "sort_order": int(module.sort_order),
-                        "lessons": lessons})
-    return {**course_summary(outline.course), "modules": modules}
+def course_detail(outline: Outline) -> CourseDetail:
+    modules = [
+        ModuleOutline(id=module.id, title=module.title, sort_order=int(module.sort_order), lessons=[
+            lesson_outline(lesson, len(outline.resources.get(lesson.id, [])))
+            for lesson in outline.lessons.get(module.id, [])])
+        for module in outline.modules]
+    return CourseDetail(**dict(course_summary(outline.course)), modules=modules)

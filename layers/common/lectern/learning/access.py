@@ -17,8 +17,8 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 
-from lectern.api.errors import NotEntitled, NotFound, ServiceUnavailable
 from lectern.clock import iso
+from lectern.errors import NotEntitled, NotFound, ServiceUnavailable
 from lectern.ids import new_id
 from lectern.models.base import transaction
 from lectern.models.entitlements import ACTIVE, AccessAudit, Entitlement, user_pk

@@ -22,9 +22,10 @@ from botocore.config import Config
 from pynamodb.exceptions import DoesNotExist
 
 from lectern import config
-from lectern.api.errors import NotFound
 from lectern.clock import iso, utcnow
+from lectern.errors import NotFound
 from lectern.learning import access
+from lectern.learning.schemas import DownloadLink
 from lectern.models.catalog import CatalogItem, Course, CourseLesson, CourseModule, LessonResource, course_pk
 
 config.require("ASSETS_BUCKET")  # at import: the download function does not start without its bucket
@@ -82,11 +83,11 @@ def authorize_download(user_id: str, resource_id: str) -> LessonResource:
     return resource
 
 
-def presigned_link(resource: LessonResource) -> dict:
+def presigned_link(resource: LessonResource) -> DownloadLink:
     expires_at = iso(utcnow() + timedelta(seconds=URL_SECONDS))
     url = _s3().generate_presigned_url("get_object", ExpiresIn=URL_SECONDS, Params={
         "Bucket": config.assets_bucket(), "Key": resource.storage_key,
         "ResponseContentDisposition": content_disposition(resource.name),
         "ResponseContentType": resource.mime_type,
     })
-    return {"url": url, "expires_at": expires_at}
+    return DownloadLink(url=url, expires_at=expires_at)

@@ -1,18 +1,40 @@
 """The course player: the full outline with resources, and one lesson with playback."""
-from lectern.api.errors import NotFound
 from lectern.catalog import views
 from lectern.catalog.queries import Outline, load_outline
+from lectern.errors import NotFound
 from lectern.learning import access
 from lectern.learning.playback import playback
-from lectern.models.catalog import CourseLesson
+from lectern.learning.schemas import (
+    LearnerCourseDetail, LearnerCourseEnvelope, LearnerLesson, LearnerModule, LessonPlayer, LessonPlayerEnvelope,
+    ResourceInfo,
+)
+from lectern.models.catalog import CourseLesson, LessonResource
 
 
-def course_for_learner(user_id: str, course_slug: str) -> dict:
-    """`{"course": CourseDetail + resources}`; 404 unknown/unpublished, 403 not entitled.
+def resource_info(resource: LessonResource) -> ResourceInfo:
+    return ResourceInfo(id=resource.id, name=resource.name, mime_type=resource.mime_type,
+                        size_bytes=int(resource.size_bytes))
+
+
+def course_detail(outline: Outline) -> LearnerCourseDetail:
+    """The catalog's CourseDetail (lectern.catalog.views) with each lesson's resources."""
+    modules = []
+    for module in outline.modules:
+        lessons = []
+        for lesson in outline.lessons.get(module.id, []):
+            resources = [resource_info(r) for r in outline.resources.get(lesson.id, [])]
+            lessons.append(LearnerLesson(**dict(views.lesson_outline(lesson, len(resources))), resources=resources))
+        modules.append(LearnerModule(id=module.id, title=module.title, sort_order=int(module.sort_order),
+                                     lessons=lessons))
+    return LearnerCourseDetail(**dict(views.course_summary(outline.course)), modules=modules)
+
+
+def course_for_learner(user_id: str, course_slug: str) -> LearnerCourseEnvelope:
+    """The course with its resources; 404 unknown/unpublished, 403 not entitled.
     Two requests: the outline Query, then the audited entitlement check."""
     outline = load_outline(course_slug)
     access.authorize(user_id, outline.course.id, action=access.LEARN, target=f"course/{course_slug}")
-    return {"course": views.course_detail(outline, with_resources=True)}
+    return LearnerCourseEnvelope(course=course_detail(outline))
 
 
 def _find_lesson(outline: Outline, lesson_slug: str) -> CourseLesson:
@@ -27,12 +49,11 @@ def find_lesson(course_slug: str, lesson_slug: str) -> tuple[Outline, CourseLess
     return outline, _find_lesson(outline, lesson_slug)
 
 
-def lesson_view(outline: Outline, lesson: CourseLesson) -> dict:
-    return {"lesson": {
-        "id": lesson.id, "slug": lesson.slug, "title": lesson.title, "summary": lesson.summary,
-        "module_id": lesson.module_id, "playback": playback(lesson.stream_video_id),
-        "resources": [views.resource_view(r) for r in outline.resources.get(lesson.id, [])],
-    }}
+def lesson_view(outline: Outline, lesson: CourseLesson) -> LessonPlayerEnvelope:
+    return LessonPlayerEnvelope(lesson=LessonPlayer(
+        id=lesson.id, slug=lesson.slug, title=lesson.title, summary=lesson.summary,
+        module_id=lesson.module_id, playback=playback(lesson.stream_video_id),
+        resources=[resource_info(r) for r in outline.resources.get(lesson.id, [])]))
 
 
 def authorize_lesson(user_id: str, outline: Outline, lesson: CourseLesson) -> None:

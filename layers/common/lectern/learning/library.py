@@ -1,45 +1,47 @@
 """The signed-in learner's profile, courses and orders."""
+from lectern.accounts.schemas import UserEnvelope
 from lectern.accounts.sessions import user_view
 from lectern.accounts.users import get_user
-from lectern.api.errors import Unauthenticated
 from lectern.catalog.views import course_summary
 from lectern.entitlements import service as entitlements
+from lectern.errors import NotSignedIn
+from lectern.learning.schemas import Library, LibraryCourse, OrderHistory, OrderHistoryEntry, OrderHistoryItem
 from lectern.models.catalog import Course, course_pk
 from lectern.models.orders import Order, OrderItem, order_pk
 
 
-def me(user_id: str) -> dict:
+def me(user_id: str) -> UserEnvelope:
     user = get_user(user_id)
     if user is None:  # a valid token for an account that no longer exists
-        raise Unauthenticated()
-    return {"user": user_view(user)}
+        raise NotSignedIn()
+    return UserEnvelope(user=user_view(user))
 
 
-def my_courses(user_id: str) -> dict:
+def my_courses(user_id: str) -> Library:
     """Active entitlements to published courses, most recently granted first.
     Two requests: Query the entitlements, BatchGet the courses by slug."""
     active = entitlements.active_for_user(user_id)
     if not active:
-        return {"courses": []}
+        return Library(courses=[])
     keys = {(course_pk(e.course_slug), Course.sort_key()) for e in active}
     courses = {c.id: c for c in Course.batch_get(list(keys)) if isinstance(c, Course) and c.is_published}
-    library = [{**course_summary(courses[e.course_id]), "granted_at": e.granted_at}
+    library = [LibraryCourse(**dict(course_summary(courses[e.course_id])), granted_at=e.granted_at)
                for e in active if e.course_id in courses]
-    return {"courses": sorted(library, key=lambda c: c["granted_at"], reverse=True)}
+    return Library(courses=sorted(library, key=lambda c: c.granted_at, reverse=True))
 
 
-def _order_view(order: Order, items: list[OrderItem]) -> dict:
-    return {
-        "id": order.id, "status": order.status, "subtotal_amount": int(order.subtotal_amount),
-        "discount_amount": int(order.discount_amount), "total_amount": int(order.total_amount),
-        "currency": order.currency, "created_at": order.created_at, "paid_at": order.paid_at,
-        "refunded_at": order.refunded_at, "refund_reason": order.refund_reason,
-        "items": [{"course_id": i.course_id, "course_slug": i.course_slug, "course_title": i.course_title,
-                   "unit_amount": int(i.unit_amount), "quantity": int(i.quantity)} for i in items],
-    }
+def _order_view(order: Order, items: list[OrderItem]) -> OrderHistoryEntry:
+    return OrderHistoryEntry(
+        id=order.id, status=order.status, subtotal_amount=int(order.subtotal_amount),
+        discount_amount=int(order.discount_amount), total_amount=int(order.total_amount),
+        currency=order.currency, created_at=order.created_at, paid_at=order.paid_at,
+        refunded_at=order.refunded_at, refund_reason=order.refund_reason,
+        items=[OrderHistoryItem(course_id=i.course_id, course_slug=i.course_slug, course_title=i.course_title,
+                                unit_amount=int(i.unit_amount), quantity=int(i.quantity)) for i in items],
+    )
 
 
-def my_orders(user_id: str) -> dict:
+def my_orders(user_id: str) -> OrderHistory:
     """Newest first. Orders come from gsi1 (`USER#<id>`); their items live in each order's
     own partition (written at checkout, before a guest order has a user), so each order
     costs one more Query. A learner has a handful of orders, so 1 + N stays small."""
@@ -48,4 +50,4 @@ def my_orders(user_id: str) -> dict:
     for order in orders:
         items = list(OrderItem.query(order_pk(order.id), OrderItem.sk.startswith("ITEM#")))
         views.append(_order_view(order, items))
-    return {"orders": views}
+    return OrderHistory(orders=views)

@@ -17,8 +17,9 @@ import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from lectern import config, secrets
-from lectern.api.errors import ServiceUnavailable
 from lectern.clock import iso_from_unix
+from lectern.errors import ServiceUnavailable
+from lectern.learning.schemas import Playback
 from lectern.observability import logger
 
 PLAYBACK_SECONDS = 60 * 60  # long enough for one lesson; a fresh token on every lesson page load
@@ -58,8 +59,8 @@ def _private_key(pem: str):
     return load_pem_private_key(text.encode(), password=None)
 
 
-def playback(video_id: str | None) -> dict | None:
-    """`{video_id, token, expires_at, hls_url, iframe_url}`, or None for a lesson without video."""
+def playback(video_id: str | None) -> Playback | None:
+    """The video's token and URLs, or None for a lesson without video."""
     if not video_id:
         return None
     key_id, pem = _signing_key()
@@ -68,5 +69,5 @@ def playback(video_id: str | None) -> dict | None:
     token = jwt.encode({"sub": video_id, "kid": key_id, "nbf": now - _NBF_SKEW_SECONDS, "exp": expires},
                        _private_key(pem), algorithm="RS256", headers={"kid": key_id})
     base = f"{stream_base_url()}/{token}"
-    return {"video_id": video_id, "token": token, "expires_at": iso_from_unix(expires),
-            "hls_url": f"{base}/manifest/video.m3u8", "iframe_url": f"{base}/iframe"}
+    return Playback(video_id=video_id, token=token, expires_at=iso_from_unix(expires),
+                    hls_url=f"{base}/manifest/video.m3u8", iframe_url=f"{base}/iframe")

@@ -1,9 +1,11 @@
-"""Learner wire shapes (OpenAPI components), next to the catalog's in lectern.api.schemas."""
+"""The learner's wire shapes, as pydantic models (OpenAPI components): the library, the order
+history, the course player, playback and downloads. The course shapes extend the catalog's
+(lectern.catalog.schemas); lectern.learning's views build them."""
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from lectern.api.schemas import CourseSummary, LessonOutline
+from lectern.catalog.schemas import CourseSummary, LessonOutline
 
 
 class LibraryCourse(CourseSummary):

@@ -22,23 +22,20 @@ read back before it is taken for a refusal: if it landed, the checkout goes on.
 import re
 import time
 from dataclasses import dataclass
-from typing import Literal
 
 import stripe
-from pydantic import BaseModel, Field
 from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
 
 from lectern import config, stripe_gateway
 from lectern.accounts import throttle
 from lectern.accounts.users import get_user, user_id_for_email
-from lectern.api.errors import (
-    AlreadyOwned, CheckoutInProgress, FreeCourse, NotFound, PaymentProviderUnavailable, RateLimited,
-    Unauthenticated, ValidationFailed,
-)
-from lectern.api.fields import Email
 from lectern.catalog.queries import is_slug
 from lectern.clock import iso, iso_from_unix
 from lectern.entitlements import service as entitlements
+from lectern.errors import (
+    AlreadyOwned, CheckoutInProgress, FreeCourse, NotFound, NotSignedIn, PaymentProviderUnavailable, RateLimited,
+    ValidationFailed,
+)
 from lectern.ids import new_id
 from lectern.models.base import condition_failed, transaction
 from lectern.models.catalog import Course, course_pk
@@ -46,6 +43,7 @@ from lectern.models.orders import (
     FAILED, PENDING, CheckoutSessionRef, CheckoutThrottle, OpenCheckout, Order, OrderItem, load_order_with_items,
 )
 from lectern.observability import logger
+from lectern.payments.schemas import CheckoutCreated, CheckoutRequest, CheckoutStatus, CourseRef
 
 _SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
 
@@ -58,38 +56,6 @@ _REUSE_MARGIN_SECONDS = 5 * 60  # a session about to expire is not handed out ag
 _IN_FLIGHT_SECONDS = 30  # a slot younger than this without a session: its session is being created
 _WAIT_ATTEMPTS, _WAIT_SECONDS = 10, 0.3  # how long a concurrent checkout waits for that session
 _SLOT_TTL_SECONDS = 2 * 24 * 60 * 60  # kept a while after its session expired, then DynamoDB deletes it
-
-
-# ------------------------------------------------------------------ wire shapes
-
-class CheckoutRequest(BaseModel):
-    course_slug: str = Field(min_length=1, max_length=100, examples=["intro-to-x"])
-    email: Email | None = Field(
-        default=None, description="Required for guests; ignored when signed in (the account's email is used).")
-    promotion_code: str | None = Field(
-        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", examples=["LAUNCH20"],
-        description="A customer-facing Stripe promotion code.")
-
-
-class CheckoutCreated(BaseModel):
-    order_id: str
-    checkout_session_id: str
-    checkout_url: str = Field(description="Stripe's hosted payment page; redirect the buyer here")
-    expires_at: str = Field(description="When the session (and the pending order with it) expires, UTC")
-
-
-class CourseRef(BaseModel):
-    slug: str
-    title: str
-
-
-class CheckoutStatus(BaseModel):
-    order_id: str
-    status: Literal["pending", "paid", "failed", "refunded"]
-    refund_reason: Literal["duplicate_purchase"] | None = Field(
-        description="`duplicate_purchase`: Lectern refunded this payment itself, because the "
-                                  "buyer already had the course through another order")
-    courses: list[CourseRef]
 
 
 # ------------------------------------------------------------------ creating
@@ -188,7 +154,7 @@ def _buyer(request: CheckoutRequest, user_id: str | None) -> _Buyer:
     if user_id:
         user = get_user(user_id)
         if user is None:  # a valid token for a deleted account
-            raise Unauthenticated()
+            raise NotSignedIn()
         return _Buyer(email=user.email, user_id=user.id)
     if not request.email:
         raise ValidationFailed(details={"email": ["is required unless you are signed in"]})
@@ -296,7 +262,7 @@ def _limit(key: tuple[str, str], variable: str, default: int) -> None:
                              LIMIT_WINDOW_SECONDS)
     if (item.checkouts or 0) > limit:
         retry_after = max(1, int(item.expires_at_epoch) - int(time.time()))
-        raise RateLimited("Too many checkouts started; try again later.", headers={"Retry-After": str(retry_after)})
+        raise RateLimited("Too many checkouts started; try again later.", retry_after_seconds=retry_after)
 
 
 # ------------------------------------------------------------------ writes

@@ -23,8 +23,8 @@ import stripe
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from lectern import config, stripe_gateway
-from lectern.api import json_input
-from lectern.api.errors import BadRequest, InvalidSignature, ProcessingFailed
+from lectern import safe_json
+from lectern.errors import InvalidInput, InvalidSignature, ProcessingFailed
 from lectern.clock import iso
 from lectern.models.events import FAILED, PROCESSED, RECEIVED, StripeEvent
 from lectern.observability import logger
@@ -60,7 +60,7 @@ SUBSCRIBED_EVENTS = sorted(HANDLERS)
 
 
 def verify(payload: str, signature_header: str | None) -> dict[str, Any]:
-    """The event in a genuine Stripe delivery; InvalidSignature for anything else, BadRequest for a
+    """The event in a genuine Stripe delivery; InvalidSignature for anything else, InvalidInput for a
     signed body that cannot be an event (Stripe never sends one: only a holder of the secret can)."""
     try:
         stripe.WebhookSignature.verify_header(payload, signature_header, stripe_gateway.webhook_secret(),
@@ -68,12 +68,12 @@ def verify(payload: str, signature_header: str | None) -> dict[str, Any]:
     except stripe.SignatureVerificationError:
         raise InvalidSignature() from None
     try:
-        event = json_input.loads(payload)
-    except json_input.NotJson:  # signed by our secret, but not JSON (or nested beyond reading)
-        raise BadRequest("The body is not a JSON event.") from None
+        event = safe_json.loads(payload)
+    except safe_json.NotJson:  # signed by our secret, but not JSON (or nested beyond reading)
+        raise InvalidInput("The body is not a JSON event.") from None
     problem = envelope_problem(event)
     if problem:
-        raise BadRequest(f"The body is not a Stripe event: {problem}.")
+        raise InvalidInput(f"The body is not a Stripe event: {problem}.")
     return event
 
 
@@ -91,7 +91,7 @@ def envelope_problem(event: Any) -> str | None:
     object_id = data["object"].get("id")  # some objects have none; coupons and plans may have chosen ones
     if object_id is not None and not (isinstance(object_id, str) and len(object_id) <= 255):
         return "`data.object.id` is not an id"
-    if json_input.has_lone_surrogate(event):
+    if safe_json.has_lone_surrogate(event):
         return "a string is not valid Unicode"
     return None
 

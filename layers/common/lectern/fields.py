@@ -1,4 +1,4 @@
-"""Request field types shared by several routes, so one rule holds everywhere."""
+"""Field types of the wire shapes that several packages share, so one rule holds everywhere."""
 import re
 from typing import Annotated
 

@@ -1,0 +1,37 @@
+"""Payments' wire shapes, as pydantic models (OpenAPI components): what POST /checkout takes and
+answers, and what GET /checkout/{checkout_session_id} answers (lectern.payments.checkout builds them)."""
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from lectern.fields import Email
+
+
+class CheckoutRequest(BaseModel):
+    course_slug: str = Field(min_length=1, max_length=100, examples=["intro-to-x"])
+    email: Email | None = Field(
+        default=None, description="Required for guests; ignored when signed in (the account's email is used).")
+    promotion_code: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", examples=["LAUNCH20"],
+        description="A customer-facing Stripe promotion code.")
+
+
+class CheckoutCreated(BaseModel):
+    order_id: str
+    checkout_session_id: str
+    checkout_url: str = Field(description="Stripe's hosted payment page; redirect the buyer here")
+    expires_at: str = Field(description="When the session (and the pending order with it) expires, UTC")
+
+
+class CourseRef(BaseModel):
+    slug: str
+    title: str
+
+
+class CheckoutStatus(BaseModel):
+    order_id: str
+    status: Literal["pending", "paid", "failed", "refunded"]
+    refund_reason: Literal["duplicate_purchase"] | None = Field(
+        description="`duplicate_purchase`: Lectern refunded this payment itself, because the "
+                                  "buyer already had the course through another order")
+    courses: list[CourseRef]
