@@ -42,6 +42,7 @@ class RestoreResult:
     ratio: float            # median over copies of (first / that copy's warm median)
     late_first_ms: float    # restored after the secrets' age: they are read again
     late_ratio: float
+    floor_first_ms: float   # first request of a copy of an environment that had served requests
     unprimed_first_ms: float
     unprimed_ratio: float
     copies: int
@@ -49,6 +50,11 @@ class RestoreResult:
     @property
     def met(self) -> bool:
         return self.ratio <= GOAL
+
+    @property
+    def over_floor(self) -> float:
+        """First request after a restore / the stand-in's floor (what any copy's first request pays)."""
+        return self.first_ms / self.floor_first_ms
 
 
 def plans(env, fx) -> list[dict]:
@@ -93,11 +99,11 @@ def function_environment(logical_id: str, secret_arns: dict[str, str]) -> dict[s
 
 
 def sample(plan: dict, env: dict[str, str], *, prime: bool, modes: list[str], copies: int, calls: int,
-           tokens: list[str] | None = None) -> dict:
+           tokens: list[str] | None = None, floor: bool = False) -> dict:
     from lectern_dev import template as tpl
 
     spec = tpl.functions()[plan["function"]]
-    request = {**plan, "handler": f"{spec.module}.{spec.handler}", "prime": prime, "modes": modes, "copies": copies,
+    request = {**plan, "handler": f"{spec.module}.{spec.handler}", "prime": prime, "modes": modes, "floor": floor, "copies": copies,
                "calls": calls, "tokens": tokens or []}
     result = subprocess.run([sys.executable, "-m", "lectern_dev.snapshots"], input=json.dumps(request),
                             capture_output=True, text=True, env=env, cwd=spec.code_dir, timeout=600)
@@ -128,12 +134,14 @@ def run(copies: int = COPIES, calls: int = CALLS, progress=lambda text: None) ->
             for primed, modes in ((True, ["soon", "late"]), (False, ["soon"])):
                 progress(f"restore: {plan['function']} ({'primed' if primed else 'not primed'}), "
                          f"{copies * len(modes)} restored copies × {calls} requests")
-                tokens = refresh_tokens(fx, copies * len(modes)) if plan.get("chain") else None
+                needed = copies * len(modes) + (copies + 1 if primed else 0)
+                tokens = refresh_tokens(fx, needed) if plan.get("chain") else None
                 outcome[primed] = sample(plan, function_env, prime=primed, modes=modes, copies=copies, calls=calls,
-                                         tokens=tokens)
+                                         tokens=tokens, floor=primed)
             primed, unprimed = outcome[True], outcome[False]
             pairs = [_first_and_warm(copy) for copy in primed["copies"] if copy["mode"] == "soon"]
             late_pairs = [_first_and_warm(copy) for copy in primed["copies"] if copy["mode"] == "late"]
+            floor_pairs = [_first_and_warm(copy) for copy in primed["copies"] if copy["mode"] == "floor"]
             unprimed_pairs = [_first_and_warm(copy) for copy in unprimed["copies"]]
             results.append(RestoreResult(
                 plan["function"], plan["route"], init_ms=primed["init"] * 1000, prime_ms=primed["prime"] * 1000,
@@ -143,6 +151,7 @@ def run(copies: int = COPIES, calls: int = CALLS, progress=lambda text: None) ->
                 ratio=statistics.median(first / warm for first, warm in pairs),
                 late_first_ms=statistics.median(first for first, _warm in late_pairs) * 1000,
                 late_ratio=statistics.median(first / warm for first, warm in late_pairs),
+                floor_first_ms=statistics.median(first for first, _warm in floor_pairs) * 1000,
                 unprimed_first_ms=statistics.median(first for first, _warm in unprimed_pairs) * 1000,
                 unprimed_ratio=statistics.median(first / warm for first, warm in unprimed_pairs),
                 copies=copies))

@@ -87,6 +87,7 @@ def prime(app: Any) -> None:
     for client in clients:
         _dry_run(client)
     _resolve_hosts(clients)
+    _prime_presigner()
     _prime_stripe()
     _read_secrets()
     _prime_routes(app)
@@ -242,6 +243,21 @@ def _read_secrets() -> None:
             step()
         except Exception:  # noqa: BLE001 - not there yet: the first request reads it, as without SnapStart
             pass
+
+
+def _prime_presigner() -> None:
+    """A presigned URL for the assets bucket (computed locally, as every download's is): the S3 endpoint
+    rules for that bucket are resolved and cached now."""
+    downloads = sys.modules.get("lectern.learning.downloads")
+    config = sys.modules.get("lectern.config")
+    if downloads is None or config is None:
+        return
+    try:
+        downloads._s3().generate_presigned_url("get_object", ExpiresIn=60, Params={
+            "Bucket": config.assets_bucket(), "Key": "courses/snapstart-priming",
+            "ResponseContentDisposition": 'attachment; filename="x"', "ResponseContentType": "text/plain"})
+    except Exception:  # noqa: BLE001 - priming is best effort
+        pass
 
 
 def _prime_stripe() -> None:
