@@ -25,7 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 GOAL = 1.2  # first request after a restore ≤ 1.2 × a warm request
-COPIES = 5  # restored copies per function (and mode)
+COPIES = 7  # restored copies per function (and mode)
 CALLS = 12  # requests per copy: the first, then warm ones
 WARM_FROM = 4  # warm = median of requests WARM_FROM.. (the first few still settle)
 

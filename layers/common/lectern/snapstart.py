@@ -8,15 +8,16 @@ Each API handler registers two hooks with one line, `snapstart.prepare(app)`:
 - **before the snapshot** (`prime`): what the first request would otherwise build, built once
   into the snapshot: the modules imported lazily, every botocore client the function's code uses
   (one per PynamoDB model of the function's tables, the shared transaction connection, S3, SES,
-  Secrets Manager, SSM) with its endpoint rules, serializer and parser exercised by one call
-  answered in memory (nothing leaves the process), the Stripe SDK's services, and each route's
-  validation models (Powertools' dependants and body fields, built by resolving canned events that
-  need no AWS). No secret is read and no connection is opened: the snapshot holds neither.
+  Secrets Manager, SSM) with its endpoint rules, serializer, signer and parser exercised by one
+  call answered in memory (nothing leaves the process), a presigned URL, the Stripe SDK's
+  services, the function's secrets (and the RS256 playback key parsed from its PEM), and each
+  route's validation models (built by resolving canned events that no route answers with AWS).
+  No connection is left open in the snapshot.
 - **after each restore** (`renew`): what copies restored from one snapshot would otherwise share
   or hold stale: `random` is reseeded, python-ulid's monotonic state (the last timestamp and
-  randomness, which a ULID made in the same millisecond would increment) is reset, cached secrets
-  and parameters are dropped (Powertools Parameters; the Stripe client built from a key), and
-  every botocore connection pool is closed, so the first request opens its own connections.
+  randomness, which a ULID made in the same millisecond would increment) is reset, secrets and
+  parameters older than their age are dropped (Powertools Parameters), and every botocore
+  connection pool is closed, so the first request opens its own connections.
 
 Outside Lambda's runtime (tests, `make bench`, the local stack) `snapshot_restore_py` is absent:
 the same registration is kept here, and `run_before_snapshot()` / `run_after_restore()` run the
@@ -91,6 +92,7 @@ def prime(app: Any) -> None:
     _prime_stripe()
     _read_secrets()
     _prime_routes(app)
+    _close_connections()  # the secrets' reads leave pooled connections: none goes into the snapshot
     # Long-lived from here on: later collections skip them, so a restored copy does not touch (and
     # page in from the snapshot) every object of the init at its first collection.
     gc.collect()
