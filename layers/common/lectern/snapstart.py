@@ -80,7 +80,8 @@ def run_after_restore() -> None:
 # ------------------------------------------------------------------ before the snapshot
 
 def prime(app: Any) -> None:
-    """Build into the snapshot what the first request would build (nothing leaves the process)."""
+    """Build into the snapshot what the first request would build (AWS is called only to read the
+    function's secrets; every other call is answered in memory)."""
     import gc
 
     _import_lazy_modules()
@@ -169,25 +170,26 @@ def _build_clients() -> Iterator[Any]:
             yield constants.DEFAULT_PROVIDERS.setdefault("ssm", ssm_provider.SSMProvider()).client
 
 
-# One harmless operation per service, answered in memory by _dry_run.
-_DRY_RUNS = {
-    "dynamodb": ("describe_limits", {}),
-    "s3": ("list_buckets", {}),
-    "ses": ("get_send_quota", {}),
-    "secretsmanager": ("list_secrets", {"MaxResults": 1}),
-    "ssm": ("describe_parameters", {"MaxResults": 1}),
+# The operations Lectern's code calls, per service, each dry-run once: botocore builds an operation's
+# shapes, serializer paths and event names on its first call. (PynamoDB's clients skip parameter
+# validation, so a table name is all their calls need; the others get valid parameters.)
+_PRIMING_TABLE = {"TableName": "snapstart-priming"}
+_DRY_RUNS: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "dynamodb": [("get_item", _PRIMING_TABLE), ("query", _PRIMING_TABLE), ("put_item", _PRIMING_TABLE),
+                 ("update_item", _PRIMING_TABLE), ("delete_item", _PRIMING_TABLE),
+                 ("batch_get_item", {"RequestItems": {}}), ("transact_write_items", {"TransactItems": []})],
+    "ses": [("send_email", {"Source": "priming@snapstart.invalid",
+                            "Destination": {"ToAddresses": ["priming@snapstart.invalid"]},
+                            "Message": {"Subject": {"Data": "-"}, "Body": {"Text": {"Data": "-"}}}})],
+    "secretsmanager": [("get_secret_value", {"SecretId": "snapstart-priming"})],
+    "ssm": [("get_parameter", {"Name": "snapstart-priming"})],
 }
 
 
 def _dry_run(client: Any) -> None:
-    """One call through the client's whole pipeline (parameters, endpoint rules, serializer, signer,
-    retry handler, parser) whose HTTP request is answered in memory, before it is sent."""
+    """The client's operations through its whole pipeline (parameters, endpoint rules, serializer,
+    signer, retry handler, parser), each HTTP request answered in memory before it is sent."""
     from botocore.awsrequest import AWSResponse
-
-    service = client.meta.service_model.service_name
-    if service not in _DRY_RUNS:
-        return
-    operation, params = _DRY_RUNS[service]
 
     class _Raw:
         def stream(self, *_args: Any, **_kwargs: Any) -> Iterator[bytes]:
@@ -198,9 +200,11 @@ def _dry_run(client: Any) -> None:
 
     client.meta.events.register_first("before-send", answer, unique_id="lectern-snapstart-dry-run")
     try:
-        getattr(client, operation)(**params)
-    except Exception:  # noqa: BLE001 - priming is best effort; an empty answer may not parse everywhere
-        pass
+        for operation, params in _DRY_RUNS.get(client.meta.service_model.service_name, []):
+            try:
+                getattr(client, operation)(**params)
+            except Exception:  # noqa: BLE001 - an empty answer does not parse everywhere; priming is best effort
+                pass
     finally:
         client.meta.events.unregister("before-send", unique_id="lectern-snapstart-dry-run")
 
