@@ -1,5 +1,6 @@
 """`make bench`: cold init, warm latency, DynamoDB requests per route and deployed size,
-printed as tables and written into docs/performance.md (between its `bench` markers).
+printed as tables and written into docs/performance.md (between its `bench` markers), and
+what a SnapStart restore leaves the first request to do (between its `restore` markers).
 `make bench-burst` (`--burst 1000`): the webhook burst against a fresh local stack, into the
 `burst` markers. See bench/README.md.
 """
@@ -144,6 +145,27 @@ def size_section(source: str, results) -> str:
                       table(["function", "function folder", "layers", "total", "≤ 40 MB?"], rows)])
 
 
+def restore_section(results) -> str:
+    from bench.restore import CALLS, GOAL, WARM_FROM
+
+    copies = results[0].copies if results else 0
+    rows = [[r.function, r.route, f"{r.init_ms:.0f}", f"{r.prime_ms:.0f}", f"{r.renew_ms:.1f}",
+             f"{r.first_ms:.1f}", f"{r.warm_ms:.1f}", f"**{r.ratio:.2f}×**", f"{r.floor_first_ms:.1f} ({r.over_floor:.2f}×)",
+             f"{r.late_first_ms:.1f} ({r.late_ratio:.2f}×)", f"{r.unprimed_first_ms:.0f} ({r.unprimed_ratio:.1f}×)",
+             yes_no(r.met)] for r in results]
+    return "\n".join([
+        f"### SnapStart restore (forks of a primed environment; medians of {copies} restored copies per function)", "",
+        f"Each restored copy runs the after-restore hook (*renew*), then its first request and {CALLS - 1} more; *warm* "
+        f"is the median of its requests {WARM_FROM + 1}–{CALLS}, *first / warm* the median of the copies' ratios. "
+        "*Floor*: the first request of copies of an environment that had already served requests (nothing lazy left): "
+        "what any copy's first request pays here (the fork's copy-on-write memory, new connections). *Late*: copies "
+        "restored after the secrets' five minutes, which read them again. *Not primed*: the same fork right after the "
+        "import, without the before-snapshot hook.", "",
+        table(["function", "route", "init ms", "prime ms", "renew ms", "first ms", "warm ms", "first / warm",
+               "floor ms (first / floor)", "late: first ms (/ warm)", "not primed: first ms (/ warm)",
+               f"≤ {GOAL}×?"], rows)])
+
+
 def replace_section(text: str, marker: str, body: str) -> str:
     begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
     block = f"{begin}\n{body.strip()}\n{end}"
@@ -258,6 +280,14 @@ def cpu_seconds_by_role(root_pid: int) -> dict[str, float]:
     return used
 
 
+def run_restore() -> str:
+    from bench import restore
+
+    section = restore_section(restore.run(progress=say))
+    print(section)
+    return section
+
+
 def run_burst(n: int, threads: int) -> str:
     """A fresh local stack (`python -m lectern_dev.stack`) on free ports, then the burst."""
     from bench.burst import Stack, run_burst as burst
@@ -319,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="cold-init samples per function (default 15)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the warm call counts (default 1)")
-    parser.add_argument("--only", default="cold,warm,size", help="parts to run: cold,warm,size (default all)")
+    parser.add_argument("--only", default="cold,warm,size,restore",
+                        help="parts to run: cold,warm,size,restore (default all)")
     parser.add_argument("--functions", help="cold init of these functions only (comma-separated logical ids)")
     parser.add_argument("--burst", type=int, metavar="N", help="run the webhook burst with N deliveries instead")
     parser.add_argument("--threads", type=int, default=16, help="burst sender threads (default 16)")
@@ -342,7 +373,9 @@ def main(argv: list[str] | None = None) -> int:
             bodies += [run_warm(args.scale), ""]
         if "size" in parts:
             bodies += [run_sizes(), ""]
-        sections = {"bench": "\n".join(bodies)}
+        sections = {"bench": "\n".join(bodies)} if parts & {"cold", "warm", "size"} else {}
+        if "restore" in parts:
+            sections["restore"] = header + "\n\n" + run_restore()
     if not args.no_write:
         text = DOC.read_text() if DOC.exists() else "# Performance\n"
         for marker, body in sections.items():

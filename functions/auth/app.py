@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 
+from lectern import snapstart
 from lectern.accounts import service, sessions
 from lectern.accounts.schemas import (
     ClaimLinkAccepted, ClaimRequest, EmailedTokenRequest, ForgotPasswordAccepted, ForgotPasswordRequest, LoginRequest,
@@ -116,3 +117,6 @@ def resend_claim(checkout_session_id: Annotated[str, Path(max_length=255)]) -> C
 @metrics.log_metrics
 def lambda_handler(event, context):
     return app.resolve(event, context)
+
+
+snapstart.prepare(app)  # Lambda SnapStart: prime before the snapshot, renew after each restore

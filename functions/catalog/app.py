@@ -8,6 +8,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
+from lectern import snapstart
 from lectern.api.app import LecternResolver
 from lectern.api.schemas import PUBLIC_CACHE, api_responses
 from lectern.catalog import queries, views
@@ -38,3 +39,6 @@ def get_course(slug: Annotated[str, Path(max_length=100)]) -> CourseDetailEnvelo
 @metrics.log_metrics
 def lambda_handler(event, context):
     return app.resolve(event, context)
+
+
+snapstart.prepare(app)  # Lambda SnapStart: prime before the snapshot, renew after each restore

@@ -8,6 +8,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
+from lectern import snapstart
 from lectern.api.auth import SIGNED_IN_OPTIONAL, document_bearer_auth, optional_user_id
 from lectern.api.app import LecternResolver
 from lectern.api.schemas import api_responses
@@ -47,3 +48,6 @@ def get_checkout(checkout_session_id: Annotated[str, Path(max_length=255)]) -> C
 @metrics.log_metrics
 def lambda_handler(event, context):
     return app.resolve(event, context)
+
+
+snapstart.prepare(app)  # Lambda SnapStart: prime before the snapshot, renew after each restore

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
+from lectern import snapstart
 from lectern.api.app import LecternResolver
 from lectern.api.auth import SIGNED_IN, document_bearer_auth, require_user_id
 from lectern.api.schemas import api_responses, response_headers
@@ -49,3 +50,6 @@ def download(resource_id: ResourceId):  # 302 or 200: both documented in `respon
 @metrics.log_metrics
 def lambda_handler(event, context):
     return app.resolve(event, context)
+
+
+snapstart.prepare(app)  # Lambda SnapStart: prime before the snapshot, renew after each restore

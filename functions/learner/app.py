@@ -8,6 +8,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
+from lectern import snapstart
 from lectern.accounts.schemas import UserEnvelope
 from lectern.api.app import LecternResolver
 from lectern.api.auth import SIGNED_IN, SIGNED_IN_OPTIONAL, document_bearer_auth, require_user_id
@@ -66,3 +67,6 @@ def learn_lesson(course_slug: Slug, lesson_slug: Slug) -> LessonPlayerEnvelope:
 @metrics.log_metrics
 def lambda_handler(event, context):
     return app.resolve(event, context)
+
+
+snapstart.prepare(app)  # Lambda SnapStart: prime before the snapshot, renew after each restore

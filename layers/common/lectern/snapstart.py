@@ -1,0 +1,404 @@
+"""Lambda SnapStart: prime an environment before its snapshot, renew what restored copies must not share.
+
+With the template's `SnapStart` parameter Enabled, Lambda runs an API function's init once, when
+a version is published, snapshots the initialised environment (memory and disk) and starts each
+new environment of that version from a copy of the snapshot (docs/performance.md, "SnapStart").
+Each API handler registers two hooks with one line, `snapstart.prepare(app)`:
+
+- **before the snapshot** (`prime`): what the first request would otherwise build, built once
+  into the snapshot: the modules imported lazily, every botocore client the function's code uses
+  (one per PynamoDB model of the function's tables, the shared transaction connection, S3, SES,
+  Secrets Manager, SSM) with its endpoint rules, serializer, signer and parser exercised by one
+  call answered in memory (nothing leaves the process), a presigned URL, the Stripe SDK's
+  services, the function's secrets (and the RS256 playback key parsed from its PEM), and each
+  route's validation models (built by resolving canned events that no route answers with AWS).
+  No connection is left open in the snapshot.
+- **after each restore** (`renew`): what copies restored from one snapshot would otherwise share
+  or hold stale: `random` is reseeded, python-ulid's monotonic state (the last timestamp and
+  randomness, which a ULID made in the same millisecond would increment) is reset, secrets and
+  parameters older than their age are dropped (Powertools Parameters), and every botocore
+  connection pool is closed, so the first request opens its own connections.
+
+Outside Lambda's runtime (tests, `make bench`, the local stack) `snapshot_restore_py` is absent:
+the same registration is kept here, and `run_before_snapshot()` / `run_after_restore()` run the
+hooks as Lambda does (before-snapshot hooks in the reverse order of registration, after-restore
+hooks in order). Without SnapStart the runtime never calls them: registering costs nothing.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+try:  # Lambda's Python runtimes ship it (3.12 and later); nowhere else
+    from snapshot_restore_py import (get_after_restore, get_before_snapshot, register_after_restore,
+                                     register_before_snapshot)
+except ImportError:  # local runs and tests: the same registry
+    _before: list[tuple[Callable, tuple, dict]] = []
+    _after: list[tuple[Callable, tuple, dict]] = []
+
+    def register_before_snapshot(func: Callable, *args: Any, **kwargs: Any) -> Callable:
+        _before.append((func, args, kwargs))
+        return func
+
+    def register_after_restore(func: Callable, *args: Any, **kwargs: Any) -> Callable:
+        _after.append((func, args, kwargs))
+        return func
+
+    def get_before_snapshot() -> list[tuple[Callable, tuple, dict]]:
+        return _before
+
+    def get_after_restore() -> list[tuple[Callable, tuple, dict]]:
+        return _after
+
+
+_renew_registered = False
+
+
+def prepare(app: Any) -> None:
+    """Register the hooks for this function: prime `app` (its resolver) before the snapshot, renew
+    the process's shared state after each restore (once per process, whatever the number of apps)."""
+    global _renew_registered
+    register_before_snapshot(prime, app)
+    if not _renew_registered:
+        register_after_restore(renew)
+        _renew_registered = True
+
+
+def run_before_snapshot() -> None:
+    """What the runtime does before taking the snapshot (local runs and tests)."""
+    for func, args, kwargs in reversed(get_before_snapshot()):
+        func(*args, **kwargs)
+
+
+def run_after_restore() -> None:
+    """What the runtime does when an environment resumes from the snapshot (local runs and tests)."""
+    for func, args, kwargs in get_after_restore():
+        func(*args, **kwargs)
+
+
+# ------------------------------------------------------------------ before the snapshot
+
+def prime(app: Any) -> None:
+    """Build into the snapshot what the first request would build (AWS is called only to read the
+    function's secrets; every other call is answered in memory)."""
+    import gc
+
+    _import_lazy_modules()
+    clients = list(_build_clients())
+    for client in clients:
+        _dry_run(client)
+    _resolve_hosts(clients)
+    _prime_presigner()
+    _prime_stripe()
+    _read_secrets()
+    _prime_routes(app)
+    _close_connections()  # the secrets' reads leave pooled connections: none goes into the snapshot
+    # Long-lived from here on: later collections skip them, so a restored copy does not touch (and
+    # page in from the snapshot) every object of the init at its first collection.
+    gc.collect()
+    gc.freeze()
+
+
+def _environment_tables() -> set[str]:
+    from lectern import config
+
+    current = config.settings()
+    return {name for name in (current.catalog_table, current.users_table, current.orders_table,
+                              current.entitlements_table, current.stripe_events_table) if name}
+
+
+def _uses_parameters() -> tuple[bool, bool]:
+    """(secrets, ssm): whether this function reads secrets by ARN, or the shop's address from SSM."""
+    from lectern import config
+
+    current = config.settings()
+    secrets_ = any(getattr(current, name).arn for name, *_ in config.SECRETS)
+    return secrets_, current.frontend_url_from_parameter
+
+
+def _import_lazy_modules() -> None:
+    """Modules the routes import on first use (each is what a cold first request pays for)."""
+    import importlib
+
+    names = ["aws_lambda_powertools.event_handler.openapi.dependant",
+             "aws_lambda_powertools.event_handler.openapi.compat"]
+    if any(_uses_parameters()):
+        names.append("aws_lambda_powertools.utilities.parameters")
+    for name in names:
+        importlib.import_module(name)
+
+
+def _models() -> Iterator[type]:
+    """Every PynamoDB model imported so far (the handler's imports decide which)."""
+    models = sys.modules.get("pynamodb.models")
+    if models is None:
+        return
+    seen: set[type] = set()
+    pending = list(models.Model.__subclasses__())
+    while pending:
+        model = pending.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        pending.extend(model.__subclasses__())
+        if getattr(getattr(model, "Meta", None), "table_name", None):
+            yield model
+
+
+def _build_clients() -> Iterator[Any]:
+    """Create the botocore clients the function's code uses, as it would on first use."""
+    tables = _environment_tables()
+    for model in _models():
+        if model.Meta.table_name in tables:
+            yield model._get_connection().connection.client
+    base = sys.modules.get("lectern.models.base")
+    if base is not None and tables:
+        base.transaction()  # creates the shared transaction connection
+        yield base._connection.client
+    downloads = sys.modules.get("lectern.learning.downloads")
+    if downloads is not None:
+        yield downloads._s3()
+    email = sys.modules.get("lectern.notifications.email")
+    if email is not None:
+        yield email._ses()
+    secrets_, ssm = _uses_parameters()
+    if secrets_ or ssm:
+        from aws_lambda_powertools.utilities.parameters import constants, secrets, ssm as ssm_provider
+
+        if secrets_:
+            yield constants.DEFAULT_PROVIDERS.setdefault("secrets", secrets.SecretsProvider()).client
+        if ssm:
+            yield constants.DEFAULT_PROVIDERS.setdefault("ssm", ssm_provider.SSMProvider()).client
+
+
+# The operations Lectern's code calls, per service, each dry-run once: botocore builds an operation's
+# shapes, serializer paths and event names on its first call. (PynamoDB's clients skip parameter
+# validation, so a table name is all their calls need; the others get valid parameters.)
+_PRIMING_TABLE = {"TableName": "snapstart-priming"}
+_DRY_RUNS: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "dynamodb": [("get_item", _PRIMING_TABLE), ("query", _PRIMING_TABLE), ("put_item", _PRIMING_TABLE),
+                 ("update_item", _PRIMING_TABLE), ("delete_item", _PRIMING_TABLE),
+                 ("batch_get_item", {"RequestItems": {}}), ("transact_write_items", {"TransactItems": []})],
+    "ses": [("send_email", {"Source": "priming@snapstart.invalid",
+                            "Destination": {"ToAddresses": ["priming@snapstart.invalid"]},
+                            "Message": {"Subject": {"Data": "-"}, "Body": {"Text": {"Data": "-"}}}})],
+    "secretsmanager": [("get_secret_value", {"SecretId": "snapstart-priming"})],
+    "ssm": [("get_parameter", {"Name": "snapstart-priming"})],
+}
+
+
+def _dry_run(client: Any) -> None:
+    """The client's operations through its whole pipeline (parameters, endpoint rules, serializer,
+    signer, retry handler, parser), each HTTP request answered in memory before it is sent."""
+    from botocore.awsrequest import AWSResponse
+
+    class _Raw:
+        def stream(self, *_args: Any, **_kwargs: Any) -> Iterator[bytes]:
+            yield b""
+
+    def answer(**_kwargs: Any) -> AWSResponse:
+        return AWSResponse(client.meta.endpoint_url or "https://localhost", 200, {}, _Raw())
+
+    client.meta.events.register_first("before-send", answer, unique_id="lectern-snapstart-dry-run")
+    try:
+        for operation, params in _DRY_RUNS.get(client.meta.service_model.service_name, []):
+            try:
+                getattr(client, operation)(**params)
+            except Exception:  # noqa: BLE001 - an empty answer does not parse everywhere; priming is best effort
+                pass
+    finally:
+        client.meta.events.unregister("before-send", unique_id="lectern-snapstart-dry-run")
+
+
+def _resolve_hosts(clients: list[Any]) -> None:
+    """Look up each endpoint's address once: the resolver's libraries (and the idna codec) load now,
+    not in the first request. Nothing is cached by Python; no connection is opened."""
+    import socket
+    from urllib.parse import urlsplit
+
+    for host, port in {(urlsplit(c.meta.endpoint_url).hostname, urlsplit(c.meta.endpoint_url).port or 443)
+                       for c in clients if c.meta.endpoint_url}:
+        try:
+            socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError:
+            pass
+
+
+def _read_secrets() -> None:
+    """Read the function's secrets (and the shop's address) as its routes do, and derive what is costly to
+    derive from them (the RS256 playback key: ~50 ms to load and check). Best effort: on a stack's first
+    deploy the Stripe and playback secrets are still empty and the address not yet written. After a
+    restore, values past their age (five minutes) are dropped and read again on first use
+    (`_drop_expired_parameters`); the playback key, cached by its PEM, is parsed again only if it changed."""
+    import os
+
+    steps: list[Callable[[], Any]] = []
+    jwt_tokens = sys.modules.get("lectern.jwt_tokens")
+    if jwt_tokens is not None:
+        steps.append(jwt_tokens._signing_key)
+    playback = sys.modules.get("lectern.learning.playback")
+    if playback is not None:
+        steps.append(lambda: playback._private_key(playback._signing_key()[1]))
+    gateway = sys.modules.get("lectern.stripe_gateway")
+    if gateway is not None:
+        steps.append(gateway.client)
+    config = sys.modules.get("lectern.config")
+    if config is not None and config.settings().frontend_url_from_parameter:
+        steps.append(config.frontend_url)
+    for step in steps:
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - not there yet: the first request reads it, as without SnapStart
+            pass
+
+
+def _prime_presigner() -> None:
+    """A presigned URL for the assets bucket (computed locally, as every download's is): the S3 endpoint
+    rules for that bucket are resolved and cached now."""
+    downloads = sys.modules.get("lectern.learning.downloads")
+    config = sys.modules.get("lectern.config")
+    if downloads is None or config is None:
+        return
+    try:
+        downloads._s3().generate_presigned_url("get_object", ExpiresIn=60, Params={
+            "Bucket": config.assets_bucket(), "Key": "courses/snapstart-priming",
+            "ResponseContentDisposition": 'attachment; filename="x"', "ResponseContentType": "text/plain"})
+    except Exception:  # noqa: BLE001 - priming is best effort
+        pass
+
+
+def _prime_stripe() -> None:
+    """The Stripe SDK loads its services on first use; build them on a throwaway client (no key, no call)."""
+    gateway = sys.modules.get("lectern.stripe_gateway")
+    if gateway is None:
+        return
+    client = gateway.stripe.StripeClient("sk_snapstart_priming", http_client=gateway.TimeoutUrllibClient())
+    v1 = client.v1
+    for service in (v1.checkout.sessions, v1.promotion_codes, v1.charges, v1.payment_intents, v1.refunds):
+        assert service is not None
+
+
+def _prime_routes(app: Any) -> None:
+    """Each route's validation models, and the resolver's whole path on answers that need no AWS: an
+    unknown path (404), and each route that takes a body with one its validation refuses (422)."""
+    routes = list(getattr(app, "_static_routes", [])) + list(getattr(app, "_dynamic_routes", []))
+    for route in routes:
+        if getattr(app, "_enable_validation", False):
+            route.dependant  # noqa: B018 - built on first access, then cached on the route
+            route.body_field  # noqa: B018
+    for event in _canned_events(routes):
+        try:
+            app.resolve(event, _PrimingContext())
+        except Exception:  # noqa: BLE001 - priming is best effort
+            pass
+
+
+class _PrimingContext:
+    function_name = "snapstart-priming"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:snapstart-priming"
+    aws_request_id = "snapstart-priming"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
+
+def _canned_events(routes: list[Any]) -> Iterator[dict[str, Any]]:
+    """API Gateway payload 2.0 events answered before any route runs: a path no route has, and for
+    each route whose body has a required field, an empty JSON object (refused by its validation)."""
+    yield _event("GET", "/snapstart-priming/no-such-route")
+    for route in routes:
+        if route.method in ("POST", "PUT", "PATCH") and _refuses_empty_body(route):
+            path = "/".join("x" if part.startswith("<") else part for part in route.path.split("/"))
+            yield _event(route.method, path, body="{}")
+
+
+def _refuses_empty_body(route: Any) -> bool:
+    """The route's body model has a required field, so `{}` is refused before the route runs."""
+    field = getattr(route, "body_field", None)
+    model = getattr(getattr(field, "field_info", None), "annotation", None)
+    fields = getattr(model, "model_fields", None)
+    return bool(fields) and any(info.is_required() for info in fields.values())
+
+
+def _event(method: str, path: str, body: str | None = None) -> dict[str, Any]:
+    return {
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": "snapstart.local"},
+        "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                                    "sourceIp": "127.0.0.1", "userAgent": "snapstart-priming"},
+                           "requestId": "snapstart-priming", "routeKey": "$default", "stage": "$default",
+                           "timeEpoch": 0},
+        "body": body, "isBase64Encoded": False,
+    }
+
+
+# ------------------------------------------------------------------ after each restore
+
+def renew() -> None:
+    """Make this restored copy unlike its siblings: fresh randomness, no cached secrets, own connections."""
+    import random
+
+    random.seed()  # from os.urandom: copies of one snapshot would otherwise draw the same sequence
+    _reset_ulid()
+    _drop_expired_parameters()
+    _close_connections()
+
+
+def _reset_ulid() -> None:
+    ulid = sys.modules.get("ulid")
+    if ulid is not None and hasattr(ulid.ULID, "provider"):
+        # python-ulid increments the last randomness within one millisecond; a fresh provider draws anew.
+        ulid.ULID.provider = type(ulid.ULID.provider)()
+
+
+def _drop_expired_parameters() -> None:
+    """Drop the secrets and parameters read more than their age ago (five minutes, lectern.secrets): a
+    snapshot is restored for as long as its version serves, days later too, and a value rotated since
+    must not be used. Powertools would not serve them (it compares their age with the wall clock, which
+    a restore sets right), but they would stay in memory. Younger ones are kept, as in any environment."""
+    from datetime import datetime
+
+    constants = sys.modules.get("aws_lambda_powertools.utilities.parameters.constants")
+    if constants is None:
+        return
+    now = datetime.now()
+    for provider in list(constants.DEFAULT_PROVIDERS.values()):
+        store = getattr(provider, "store", {})
+        for key in [key for key, cached in store.items() if cached.ttl <= now]:
+            del store[key]
+
+
+def _clients_built() -> Iterator[Any]:
+    """The botocore clients that exist (none is created here)."""
+    for model in _models():
+        table_connection = getattr(model, "_connection", None)
+        client = getattr(getattr(table_connection, "connection", None), "_client", None)
+        if client is not None:
+            yield client
+    base = sys.modules.get("lectern.models.base")
+    if base is not None and base._connection is not None and base._connection._client is not None:
+        yield base._connection._client
+    for module_name, function_name in (("lectern.learning.downloads", "_s3"), ("lectern.notifications.email", "_ses")):
+        module = sys.modules.get(module_name)
+        cached = getattr(module, function_name, None)
+        if cached is not None and cached.cache_info().currsize:
+            yield cached()
+    constants = sys.modules.get("aws_lambda_powertools.utilities.parameters.constants")
+    if constants is not None:
+        for provider in constants.DEFAULT_PROVIDERS.values():
+            if getattr(provider, "client", None) is not None:
+                yield provider.client
+
+
+def _close_connections() -> None:
+    """Close every pooled connection: a copy must not write on a socket of the snapshot (shared with
+    its siblings, and long dead on the other side). The pools open new connections on demand."""
+    for client in _clients_built():
+        endpoint = getattr(client, "_endpoint", None)
+        session = getattr(endpoint, "http_session", None)
+        if session is not None:
+            session.close()

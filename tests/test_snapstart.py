@@ -1,0 +1,215 @@
+"""Lambda SnapStart (issue 16, item 2): the template's switch, the hooks each API handler registers,
+and what copies restored from one snapshot must not share.
+
+Restores are stood in for by forks of a primed process (lectern_dev.snapshots, which gives each child
+its parent's `random` state back, as a restore would). The forks run in a fresh interpreter of their
+own, so that priming (which freezes the garbage collector's objects) never touches the test process.
+"""
+import copy
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+import pytest
+
+from lectern import snapstart
+from lectern_dev import template as tpl
+from lectern_dev.sam_render import render
+
+API_FUNCTIONS = ["CatalogFunction", "AuthFunction", "LearnerFunction", "DownloadFunction", "CheckoutFunction"]
+NOT_SNAPSTARTED = ["StripeWebhookFunction", "MailRetryFunction", "EmailFeedbackFunction"]
+
+
+def evaluate(node, conditions: dict[str, bool]):
+    """`node` with its Fn::If resolved for the given condition values (what CloudFormation deploys)."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            name, yes, no = node["Fn::If"]
+            return evaluate(yes if conditions[name] else no, conditions)
+        return {key: evaluate(value, conditions) for key, value in node.items()}
+    if isinstance(node, list):
+        return [evaluate(item, conditions) for item in node]
+    return node
+
+
+@pytest.fixture(scope="module")
+def enabled():
+    return render(parameters={"SnapStart": "Enabled"})
+
+
+# ------------------------------------------------------------------ the template
+
+def test_the_parameter_is_off_by_default_and_names_its_condition():
+    template = tpl.load()
+    parameter = template["Parameters"]["SnapStart"]
+    assert parameter["Default"] == "Disabled" and parameter["AllowedValues"] == ["Enabled", "Disabled"]
+    assert template["Conditions"]["SnapStartOn"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "Enabled"]}
+
+
+def test_enabled_the_api_functions_snapshot_their_published_versions(enabled):
+    resources = enabled["Resources"]
+    for name in API_FUNCTIONS:
+        snap = resources[name]["Properties"]["SnapStart"]
+        assert evaluate(snap, {"SnapStartOn": True}) == {"ApplyOn": "PublishedVersions"}, name
+        assert evaluate(snap, {"SnapStartOn": False}) == {"ApplyOn": "None"}, name
+        [version] = [v for k, v in resources.items() if k.startswith(f"{name}Version")]
+        assert version["Type"] == "AWS::Lambda::Version" and version["Properties"]["FunctionName"] == {"Ref": name}
+        alias = resources[f"{name}Aliaslive"]
+        assert alias["Type"] == "AWS::Lambda::Alias" and alias["Properties"]["Name"] == "live"
+        assert alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][1] == "Version"
+    for name in NOT_SNAPSTARTED:
+        assert "SnapStart" not in resources[name]["Properties"], name
+        assert f"{name}Aliaslive" not in resources, name
+
+
+def test_every_route_invokes_its_functions_alias(enabled):
+    """API Gateway calls the alias (the published, snapshotted version), never $LATEST, and may invoke only it."""
+    resources = enabled["Resources"]
+    paths = resources["HttpApi"]["Properties"]["Body"]["paths"]
+    routed = 0
+    for spec in tpl.functions().values():
+        for method, path in spec.http_routes:
+            operation = paths[path]["x-amazon-apigateway-any-method" if method == "ANY" else method.lower()]
+            uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+            assert f"${{{spec.logical_id}Aliaslive}}/invocations" in uri, (method, path)
+            routed += 1
+    assert routed == sum(len(tpl.functions()[name].http_routes) for name in API_FUNCTIONS)
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::Lambda::Permission" and resource["Properties"]["Principal"] == \
+                "apigateway.amazonaws.com":
+            assert resource["Properties"]["FunctionName"]["Ref"].endswith("Aliaslive"), name
+
+
+def test_the_webhook_keeps_its_unqualified_function_url(enabled):
+    """Decided against SnapStart for the webhook (docs/performance.md): its URL, registered at Stripe,
+    stays the function's own; an alias would give it another."""
+    url = enabled["Resources"]["StripeWebhookFunctionUrl"]["Properties"]
+    assert url["TargetFunctionArn"] == {"Ref": "StripeWebhookFunction"} and "Qualifier" not in url
+
+
+def test_a_new_layer_publishes_new_versions():
+    """The alias must not keep running an older layer's code: each layer is part of the version's hash."""
+    def versions(template):
+        return {k for k in render(template=template)["Resources"] if "FunctionVersion" in k}
+
+    template = tpl.load()
+    for layer in ("CoreLayer", "AuthPaymentsLayer", "PlaybackLayer"):
+        assert template["Resources"][layer]["Properties"]["PublishLambdaVersion"] is True, layer
+    changed = copy.deepcopy(template)
+    changed["Resources"]["CoreLayer"]["Properties"]["ContentUri"] = "s3://sam-package/another-core-layer.zip"
+    before, after = versions(template), versions(changed)
+    assert len(before) == len(API_FUNCTIONS) and not before & after
+
+
+# ------------------------------------------------------------------ the hooks
+
+def _load_handler(logical_id: str):
+    spec = tpl.functions()[logical_id]
+    module_spec = importlib.util.spec_from_file_location(f"snapstart_test_{logical_id}", spec.code_dir / "app.py")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("logical_id", API_FUNCTIONS)
+def test_each_api_handler_registers_the_hooks(logical_id):
+    module = _load_handler(logical_id)
+    primes = [args for func, args, _kwargs in snapstart.get_before_snapshot() if func is snapstart.prime]
+    assert (module.app,) in primes
+    assert [func for func, _args, _kwargs in snapstart.get_after_restore()].count(snapstart.renew) == 1
+
+
+def test_restore_drops_parameters_past_their_age_and_keeps_younger_ones():
+    from aws_lambda_powertools.utilities.parameters import constants
+    from aws_lambda_powertools.utilities.parameters.base import ExpirableValue
+
+    class Provider:
+        store = {("old", None): ExpirableValue("rotated since?", datetime.now() - timedelta(seconds=1)),
+                 ("young", None): ExpirableValue("fresh", datetime.now() + timedelta(seconds=300))}
+        client = None
+
+    saved = dict(constants.DEFAULT_PROVIDERS)
+    constants.DEFAULT_PROVIDERS.clear()
+    constants.DEFAULT_PROVIDERS["secrets"] = Provider()
+    try:
+        snapstart.renew()
+        assert set(Provider.store) == {("young", None)}
+    finally:
+        constants.DEFAULT_PROVIDERS.clear()
+        constants.DEFAULT_PROVIDERS.update(saved)
+
+
+def test_restore_closes_the_pooled_connections_of_the_snapshot():
+    from lectern.models.catalog import CatalogItem
+
+    client = CatalogItem._get_connection().connection.client
+    manager = client._endpoint.http_session._manager
+    manager.connection_from_host("dynamodb.us-east-1.amazonaws.com", 443, "https")  # a pool, as after a request
+    assert len(manager.pools) == 1
+    snapstart.renew()
+    assert len(manager.pools) == 0
+
+
+# ------------------------------------------------------------------ restored copies
+
+FORKS = r'''
+import json, random, secrets, sys, uuid
+import ulid
+from lectern import snapstart
+import importlib
+app = importlib.import_module("app")
+snapstart.run_before_snapshot()
+
+from lectern import ids, jwt_tokens
+from lectern_dev.snapshots import fork_restored
+
+# Pin the clock python-ulid reads: every ULID below is made in the millisecond of the last one made
+# before the snapshot, the case in which python-ulid increments its last randomness.
+FIXED = ulid.ValueProvider().timestamp()
+ulid.ValueProvider.timestamp = lambda self, value=None: FIXED if value is None else value
+ids.new_id()  # the snapshot's last ULID
+
+def made():
+    token = jwt_tokens.mint("01jsnapstartuser000000000")
+    import jwt
+    return {"ids": [ids.new_id() for _ in range(3)], "token_urlsafe": secrets.token_urlsafe(32),
+            "access_token": token.token, "jti": jwt.decode(token.token, options={"verify_signature": False})["jti"],
+            "uuid4": uuid.uuid4().hex, "random": random.getrandbits(64)}
+
+print(json.dumps({"renewed": [fork_restored(made) for _ in range(2)],
+                  "not_renewed": [fork_restored(made, renew=False) for _ in range(2)]}))
+'''
+
+
+@pytest.fixture(scope="module")
+def copies():
+    spec = tpl.functions()["AuthFunction"]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_ENDPOINT")}
+    env.update(spec.environment)
+    env.update({"PYTHONPATH": os.pathsep.join([str(spec.code_dir), str(tpl.REPO_ROOT / "layers" / "common"),
+                                               str(tpl.REPO_ROOT / "devtools")]),
+                "AUTH_SIGNING_KEY": "snapstart-test-signing-key-" + "k" * 40})
+    result = subprocess.run([sys.executable, "-c", FORKS], cwd=spec.code_dir, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_two_restored_copies_make_different_ids_and_tokens(copies):
+    first, second = copies["renewed"]
+    assert set(first["ids"]).isdisjoint(second["ids"])
+    for key in ("token_urlsafe", "access_token", "jti", "uuid4", "random"):
+        assert first[key] != second[key], key
+
+
+def test_without_the_after_restore_hook_copies_would_share_ulids_and_random(copies):
+    """What the hook is for: python-ulid's monotonic state and `random`'s state are in the snapshot.
+    (`secrets`, uuid4 and so the tokens' jti read the kernel's generator at each call: a fork does not
+    share it, and on Lambda its reseeding at restore is the runtime's part, not this code's.)"""
+    first, second = copies["not_renewed"]
+    assert first["ids"] == second["ids"]
+    assert first["random"] == second["random"]
+    assert first["token_urlsafe"] != second["token_urlsafe"] and first["jti"] != second["jti"]
