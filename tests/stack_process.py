@@ -20,25 +20,39 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+PORT_VARIABLES = ("LECTERN_API_PORT", "LECTERN_WEBHOOK_PORT", "LECTERN_DEV_PORT", "LECTERN_STRIPE_PORT",
+                  "LECTERN_AWS_PORT", "LECTERN_WEB_PORT", "LECTERN_STREAM_PORT")
+
+
+def PORTS_FREE_NOW() -> dict[str, str]:  # noqa: N802
+    return {name: str(free_port()) for name in PORT_VARIABLES}
+
+
 class StackProcess:
     def __init__(self, tmp_dir: Path, extra_env: dict[str, str] | None = None):
         self.info_file = tmp_dir / "stack.json"
         self.log_file = tmp_dir / "stack.log"
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("AWS_", "STRIPE_", "STREAM_", "LECTERN_", "POWERTOOLS_"))}
-        env.update({
-            "PYTHONPATH": "layers/common:devtools",
-            "LECTERN_API_PORT": str(free_port()), "LECTERN_WEBHOOK_PORT": str(free_port()),
-            "LECTERN_DEV_PORT": str(free_port()), "LECTERN_STRIPE_PORT": str(free_port()),
-            "LECTERN_AWS_PORT": str(free_port()), "LECTERN_WEB_PORT": str(free_port()),
-            "LECTERN_STREAM_PORT": str(free_port()),
-            **(extra_env or {}),
-        })
+        env.update({"PYTHONPATH": "layers/common:devtools", **PORTS_FREE_NOW(), **(extra_env or {})})
         self.env = env
+        self._extra = extra_env or {}
         self.process: subprocess.Popen | None = None
         self.urls: dict[str, str] = {}
 
-    def start(self, timeout: float = 60) -> "StackProcess":
+    def start(self, timeout: float = 60, attempts: int = 3) -> "StackProcess":
+        """Start it; a port taken between choosing it and binding it (another process's outgoing
+        connection can take any free port) means new ports and another try."""
+        for attempt in range(attempts):
+            try:
+                return self._start_once(timeout)
+            except RuntimeError as exc:
+                if attempt == attempts - 1 or "in use" not in str(exc):
+                    raise
+                self.env.update({k: v for k, v in PORTS_FREE_NOW().items() if k not in self._extra})
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> "StackProcess":
         log = self.log_file.open("w")
         self.process = subprocess.Popen([sys.executable, "-m", "lectern_dev.stack", "--info-file", str(self.info_file)],
                                         cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
