@@ -25,9 +25,10 @@ from lectern.clock import iso
 from lectern.entitlements import service as entitlements
 from lectern.models.base import condition_failed, transaction
 from lectern.models.entitlements import ACTIVE
+from lectern.models import orders
 from lectern.models.orders import (
     DUPLICATE_PURCHASE, FAILED, PAID, PENDING, REFUNDED, CheckoutSessionRef, OpenCheckout, Order, OrderItem,
-    PaymentIntentRef, RefundRecord, load_order_with_items, open_checkouts_pk, order_pk,
+    PaymentIntentRef, RefundRecord, load_order_with_items, open_checkouts_pk,
 )
 from lectern.models.users import User
 from lectern.notifications import email, outbox
@@ -86,7 +87,7 @@ def _load_order(order_id: str | None) -> Order | None:
 
 
 def _items(order: Order) -> list[OrderItem]:
-    return list(OrderItem.query(order_pk(order.id), OrderItem.sk.startswith("ITEM#"), consistent_read=True))
+    return orders.items_of(order.id, consistent_read=True)
 
 
 def _session_owner(session_id: str) -> str | None:
@@ -292,7 +293,7 @@ def _bind_buyer(order: Order) -> User:
         user, _created = ensure_user_for_email(order.email)
     if order.gsi1pk is None:
         try:
-            order.update(actions=[Order.user_id.set(user.id), Order.gsi1pk.set(f"USER#{user.id}"),
+            order.update(actions=[Order.user_id.set(user.id), Order.gsi1pk.set(orders.by_user_key(user.id)),
                                   Order.gsi1sk.set(order.created_at)],
                          condition=Order.user_id.does_not_exist() | (Order.user_id == user.id))
         except UpdateError as exc:
@@ -443,7 +444,7 @@ def _refunds_of(charge: ChargeValue) -> tuple[RefundValue, ...]:
 def _record_refund(order: Order, refund: RefundValue) -> None:
     if not rules.refund_counts(refund):
         return
-    record = RefundRecord(order_pk(order.id), f"REFUND#{refund.id}", order_id=order.id,
+    record = RefundRecord(*orders.refund_key(order.id, refund.id), order_id=order.id,
                           stripe_refund_id=refund.id, amount=refund.amount,
                           currency=refund.currency or order.currency, created_at=iso())
     try:
@@ -506,7 +507,7 @@ def _hand_over(order: Order, item: OrderItem, *, actor: str) -> None:
     another of their orders for it still gives it: the entitlement moves to that order."""
     if entitlements.is_active(order.user_id, item.course_id):
         return
-    for other in Order.by_user.query(f"USER#{order.user_id}"):
+    for other in orders.by_user(order.user_id):
         if other.id == order.id or other.status != PAID or rules.dispute_blocks_access(other.dispute_status):
             continue
         if any(i.course_id == item.course_id for i in _items(other)):
