@@ -19,7 +19,7 @@ from lectern.accounts.users import get_user
 from lectern.clock import iso, utcnow
 from lectern.errors import NotSignedIn
 from lectern.ids import new_id
-from lectern.models.users import OneTimeToken, RefreshFamily, User
+from lectern.models.users import OneTimeToken, RefreshFamily, User, families_of, family_id_of
 
 
 def _family_expiry() -> int:
@@ -61,10 +61,10 @@ def revoke_family(user_id: str, family_id: str | None, reason: str) -> None:
 
 def revoke_all(user_id: str, reason: str) -> int:
     """Revoke every live session of a user (after a password reset). Returns how many."""
-    live = [f for f in RefreshFamily.query(f"USER#{user_id}", RefreshFamily.sk.startswith("FAMILY#"))
+    live = [f for f in families_of(user_id)
             if f.revoked_at is None]
     for family in live:
-        revoke_family(user_id, family.sk.removeprefix("FAMILY#"), reason)
+        revoke_family(user_id, family_id_of(family), reason)
     return len(live)
 
 

@@ -20,7 +20,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from lectern.clock import iso, utcnow
 from lectern.models.base import condition_failed, transaction
-from lectern.models.users import OneTimeToken, User
+from lectern.models.users import OneTimeToken, User, token_hash_of
 
 CLAIM, VERIFY_EMAIL, RESET_PASSWORD, REFRESH = "claim", "verify_email", "reset_password", "refresh"
 LIFETIMES = {
@@ -89,7 +89,7 @@ def is_current(token: OneTimeToken, user: User) -> bool:
     if current is None:
         return True
     recorded = getattr(user, current.attr_name)
-    return recorded is None or recorded == token.pk.removeprefix("TOKEN#")
+    return recorded is None or recorded == token_hash_of(token)
 
 
 class NoSuchUser(Exception):
@@ -132,7 +132,7 @@ def use(token: OneTimeToken, purpose: str) -> OneTimeToken:
                 raise TokenInvalid() from None  # someone used it a moment ago
             raise
         return token
-    token_hash = token.pk.removeprefix("TOKEN#")
+    token_hash = token_hash_of(token)
     try:
         with transaction() as write:
             write.update(token, actions=[OneTimeToken.used_at.set(now)], condition=unused)

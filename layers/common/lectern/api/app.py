@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler import (
+    APIGatewayHttpResolver, CORSConfig, LambdaFunctionUrlResolver, Response, content_types,
+)
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -114,16 +116,11 @@ class JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
             raise errors.BadRequest(_NOT_JSON) from None
 
 
-class LecternResolver(APIGatewayHttpResolver):
-    """APIGatewayHttpResolver that stamps the contract's headers on every answer."""
+class _ContractMixin:
+    """What every function behind HTTP shares: the contract's headers on every answer, and every
+    exception mapped to its envelope. Mixed into a Powertools resolver (the API's, the webhook's)."""
 
-    def __init__(self, cache_control: str = "no-store", max_body_bytes: int = json_input.MAX_API_BODY_BYTES,
-                 **kwargs: Any):
-        kwargs.setdefault("cors", cors_config())
-        super().__init__(enable_validation=True, **kwargs)
-        self._request_validation_middleware = JsonBodiesOnly(max_body_bytes)
-        self._cache_control = cache_control
-        self._register_error_handlers()
+    _cache_control = "no-store"
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         response = super().resolve(event, context)
@@ -184,3 +181,24 @@ class LecternResolver(APIGatewayHttpResolver):
             # Last line of defence: log the trace, answer the envelope, never leak internals.
             logger.exception("Unhandled error")
             return error_response(errors.InternalError())
+
+
+class LecternResolver(_ContractMixin, APIGatewayHttpResolver):
+    """APIGatewayHttpResolver that stamps the contract's headers on every answer."""
+
+    def __init__(self, cache_control: str = "no-store", max_body_bytes: int = json_input.MAX_API_BODY_BYTES,
+                 **kwargs: Any):
+        kwargs.setdefault("cors", cors_config())
+        super().__init__(enable_validation=True, **kwargs)
+        self._request_validation_middleware = JsonBodiesOnly(max_body_bytes)
+        self._cache_control = cache_control
+        self._register_error_handlers()
+
+
+class LecternFunctionUrlResolver(_ContractMixin, LambdaFunctionUrlResolver):
+    """LambdaFunctionUrlResolver (payload 2.0) with the API's headers and error mapping; no CORS, no
+    request validation: its routes read the raw body (the Stripe webhook verifies it byte for byte)."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._register_error_handlers()

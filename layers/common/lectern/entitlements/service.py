@@ -20,7 +20,9 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from lectern.clock import iso
 from lectern.ids import new_id
 from lectern.models.base import condition_failed, transaction
-from lectern.models.entitlements import ACTIVE, REVOKED, Entitlement, EntitlementHistory, user_pk
+from lectern.models.entitlements import (
+    ACTIVE, REVOKED, Entitlement, EntitlementHistory, entitlements_of, history_key, history_of,
+)
 from lectern.models.orders import PAID, Order
 
 # A dispute in one of these may still go either way: access stays off meanwhile.
@@ -43,7 +45,7 @@ class Change:
 
 def _history(user_id: str, course_id: str, action: str, reason: str, actor: str,
              order_id: str | None, at: str) -> EntitlementHistory:
-    return EntitlementHistory(user_pk(user_id), f"HIST#{course_id}#{new_id()}", user_id=user_id,
+    return EntitlementHistory(*history_key(user_id, course_id, new_id()), user_id=user_id,
                               course_id=course_id, action=action, reason=reason, actor=actor,
                               order_id=order_id, at=at)
 
@@ -114,9 +116,9 @@ def revoke(user_id: str, course_id: str, *, reason: str, actor: str, order_id: s
 
 
 def active_for_user(user_id: str) -> list[Entitlement]:
-    return [e for e in Entitlement.query(user_pk(user_id), Entitlement.sk.startswith("ENT#"))
+    return [e for e in entitlements_of(user_id)
             if e.status == ACTIVE]
 
 
 def history(user_id: str) -> list[EntitlementHistory]:
-    return list(EntitlementHistory.query(user_pk(user_id), EntitlementHistory.sk.startswith("HIST#")))
+    return list(history_of(user_id))

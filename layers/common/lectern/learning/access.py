@@ -21,7 +21,7 @@ from lectern.clock import iso
 from lectern.errors import NotEntitled, NotFound, ServiceUnavailable
 from lectern.ids import new_id
 from lectern.models.base import transaction
-from lectern.models.entitlements import ACTIVE, AccessAudit, Entitlement, user_pk
+from lectern.models.entitlements import ACTIVE, AccessAudit, Entitlement, audit_key, audit_of
 from lectern.observability import logger
 
 GRANTED, DENIED = "granted", "denied"
@@ -46,7 +46,7 @@ class MustBePublished:
 
 
 def _audit(user_id: str, action: str, target: str, outcome: str, reason: str | None) -> AccessAudit:
-    return AccessAudit(user_pk(user_id), f"AUDIT#{new_id()}", user_id=user_id, action=action, target=target,
+    return AccessAudit(*audit_key(user_id, new_id()), user_id=user_id, action=action, target=target,
                        outcome=outcome, reason=reason, at=iso())
 
 
@@ -85,5 +85,4 @@ def authorize(user_id: str, course_id: str, *, action: str, target: str,
 
 def audit_trail(user_id: str, limit: int | None = None) -> list[AccessAudit]:
     """A user's access audit, newest first (ULID sort keys order by time)."""
-    return list(AccessAudit.query(user_pk(user_id), AccessAudit.sk.startswith("AUDIT#"),
-                                  scan_index_forward=False, limit=limit))
+    return list(audit_of(user_id, limit=limit))

@@ -26,6 +26,7 @@ from lectern.clock import iso, utcnow
 from lectern.errors import NotFound
 from lectern.learning import access
 from lectern.learning.schemas import DownloadLink
+from lectern.models import catalog
 from lectern.models.catalog import CatalogItem, Course, CourseLesson, CourseModule, LessonResource, course_pk
 
 config.require("ASSETS_BUCKET")  # at import: the download function does not start without its bucket
@@ -50,10 +51,7 @@ def content_disposition(name: str) -> str:
 
 
 def find_resource(resource_id: str) -> LessonResource | None:
-    for item in CatalogItem.by_gsi1.query(f"RESOURCE#{resource_id}", CatalogItem.gsi1sk == "RESOURCE", limit=1):
-        if isinstance(item, LessonResource):
-            return item
-    return None
+    return catalog.resource_by_id(resource_id)
 
 
 def _module_of(resource: LessonResource) -> str | None:
@@ -61,7 +59,7 @@ def _module_of(resource: LessonResource) -> str | None:
     if resource.module_id:
         return resource.module_id
     try:
-        lesson = CatalogItem.get(course_pk(resource.course_slug), f"LESSON#{resource.lesson_id}")
+        lesson = CatalogItem.get(course_pk(resource.course_slug), catalog.lesson_sk(resource.lesson_id))
     except DoesNotExist:
         return None
     return lesson.module_id if isinstance(lesson, CourseLesson) else None
@@ -77,8 +75,8 @@ def authorize_download(user_id: str, resource_id: str) -> LessonResource:
     pk = course_pk(resource.course_slug)
     access.authorize(user_id, resource.course_id, action=access.DOWNLOAD, target=target, published=(
         access.MustBePublished(Course, pk, Course.sort_key()),
-        access.MustBePublished(CourseModule, pk, f"MODULE#{module_id}"),
-        access.MustBePublished(CourseLesson, pk, f"LESSON#{resource.lesson_id}", module_id=module_id),
+        access.MustBePublished(CourseModule, pk, catalog.module_sk(module_id)),
+        access.MustBePublished(CourseLesson, pk, catalog.lesson_sk(resource.lesson_id), module_id=module_id),
     ))
     return resource
 

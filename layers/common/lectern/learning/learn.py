@@ -1,4 +1,6 @@
 """The course player: the full outline with resources, and one lesson with playback."""
+from collections.abc import Callable
+
 from lectern.catalog import views
 from lectern.catalog.queries import Outline, load_outline
 from lectern.errors import NotFound
@@ -59,3 +61,12 @@ def lesson_view(outline: Outline, lesson: CourseLesson) -> LessonPlayerEnvelope:
 def authorize_lesson(user_id: str, outline: Outline, lesson: CourseLesson) -> None:
     access.authorize(user_id, outline.course.id, action=access.PLAYBACK,
                      target=f"course/{outline.course.slug}/lesson/{lesson.slug}")
+
+
+def open_lesson(user: Callable[[], str], course_slug: str, lesson_slug: str) -> LessonPlayerEnvelope:
+    """One published lesson with its playback: 404 unknown; a preview lesson opens for anyone, any
+    other needs an active entitlement of `user()` (called only then: 401 when nobody signed in)."""
+    outline, lesson = find_lesson(course_slug, lesson_slug)
+    if not lesson.is_preview:
+        authorize_lesson(user(), outline, lesson)
+    return lesson_view(outline, lesson)

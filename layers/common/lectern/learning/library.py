@@ -7,7 +7,8 @@ from lectern.entitlements import service as entitlements
 from lectern.errors import NotSignedIn
 from lectern.learning.schemas import Library, LibraryCourse, OrderHistory, OrderHistoryEntry, OrderHistoryItem
 from lectern.models.catalog import Course, course_pk
-from lectern.models.orders import Order, OrderItem, order_pk
+from lectern.models import orders
+from lectern.models.orders import Order, OrderItem
 
 
 def me(user_id: str) -> UserEnvelope:
@@ -45,9 +46,8 @@ def my_orders(user_id: str) -> OrderHistory:
     """Newest first. Orders come from gsi1 (`USER#<id>`); their items live in each order's
     own partition (written at checkout, before a guest order has a user), so each order
     costs one more Query. A learner has a handful of orders, so 1 + N stays small."""
-    orders = list(Order.by_user.query(f"USER#{user_id}", scan_index_forward=False))
     views = []
-    for order in orders:
-        items = list(OrderItem.query(order_pk(order.id), OrderItem.sk.startswith("ITEM#")))
+    for order in list(orders.by_user(user_id, newest_first=True)):
+        items = orders.items_of(order.id)
         views.append(_order_view(order, items))
     return OrderHistory(orders=views)

@@ -108,3 +108,21 @@ class LessonResource(CatalogItem, discriminator="resource"):
     sort_order = NumberAttribute(default=0)
     is_published = BooleanAttribute(default=True)
     sha256 = UnicodeAttribute(null=True)  # of the stored file; `catalog apply` re-uploads only when it changes
+
+
+# ------------------------------------------------------------------ access patterns (docs/data-model.md)
+
+def module_sk(module_id: str) -> str:
+    return f"MODULE#{module_id}"
+
+
+def lesson_sk(lesson_id: str) -> str:
+    return f"LESSON#{lesson_id}"
+
+
+def resource_by_id(resource_id: str) -> "LessonResource | None":
+    """#3: a resource by its id (gsi1), whatever course it is in."""
+    for item in CatalogItem.by_gsi1.query(f"RESOURCE#{resource_id}", CatalogItem.gsi1sk == "RESOURCE", limit=1):
+        if isinstance(item, LessonResource):
+            return item
+    return None

@@ -7,6 +7,8 @@
 - history:     pk = USER#<user_id>, sk = HIST#<course_id>#<ulid>  (every grant/revoke, with reason)
 - audit:       pk = USER#<user_id>, sk = AUDIT#<ulid>             (every authorization attempt)
 """
+from collections.abc import Iterator
+
 from pynamodb.attributes import UnicodeAttribute
 
 from lectern.models.base import KeyedModel, meta
@@ -60,3 +62,29 @@ class AccessAudit(KeyedModel):
     outcome = UnicodeAttribute()  # granted | denied
     reason = UnicodeAttribute(null=True)
     at = UnicodeAttribute()
+
+
+# ------------------------------------------------------------------ access patterns (docs/data-model.md)
+
+def entitlements_of(user_id: str) -> Iterator[Entitlement]:
+    """#14 (before the status filter): a user's entitlements."""
+    return Entitlement.query(user_pk(user_id), Entitlement.sk.startswith("ENT#"))
+
+
+def history_key(user_id: str, course_id: str, entry_id: str) -> tuple[str, str]:
+    return user_pk(user_id), f"HIST#{course_id}#{entry_id}"
+
+
+def history_of(user_id: str) -> Iterator[EntitlementHistory]:
+    """#16: a user's entitlement history."""
+    return EntitlementHistory.query(user_pk(user_id), EntitlementHistory.sk.startswith("HIST#"))
+
+
+def audit_key(user_id: str, entry_id: str) -> tuple[str, str]:
+    return user_pk(user_id), f"AUDIT#{entry_id}"
+
+
+def audit_of(user_id: str, *, limit: int | None = None) -> Iterator[AccessAudit]:
+    """#16: a user's access audit, newest first (ULID sort keys order by time)."""
+    return AccessAudit.query(user_pk(user_id), AccessAudit.sk.startswith("AUDIT#"), scan_index_forward=False,
+                             limit=limit)

@@ -12,6 +12,8 @@
 Money fields are written once, when the order is created or paid, and never
 changed: refunds and disputes are recorded beside them.
 """
+from collections.abc import Iterator
+
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
@@ -174,3 +176,25 @@ def load_order_with_items(order_id: str) -> tuple["Order | None", list[OrderItem
         start_key = page.get("LastEvaluatedKey")
         if not start_key:
             return order, items
+
+
+# ------------------------------------------------------------------ access patterns (docs/data-model.md)
+
+def items_of(order_id: str, *, consistent_read: bool = False) -> list[OrderItem]:
+    """#9, items only: an order's items (one Query of its partition)."""
+    return list(OrderItem.query(order_pk(order_id), OrderItem.sk.startswith("ITEM#"), consistent_read=consistent_read))
+
+
+def by_user_key(user_id: str) -> str:
+    """The "orders by user" index's key of a user's orders (gsi1pk, set when an order is bound)."""
+    return f"USER#{user_id}"
+
+
+def by_user(user_id: str, *, newest_first: bool = False) -> Iterator[Order]:
+    """#12: a user's orders (gsi1), oldest first unless `newest_first`."""
+    return Order.by_user.query(by_user_key(user_id), scan_index_forward=False if newest_first else None)
+
+
+def refund_key(order_id: str, refund_id: str) -> tuple[str, str]:
+    """A RefundRecord's key: one per Stripe refund of the order."""
+    return order_pk(order_id), f"REFUND#{refund_id}"

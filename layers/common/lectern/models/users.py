@@ -8,6 +8,8 @@
 - rate counter:    pk = RATE#<scope>#<subject>, sk = WINDOW (mails per address / requests per client; TTL)
 - outbox mail:     pk = OUTBOX,           sk = MAIL#<kind>:<ref> (a mail SES did not take, until it is sent)
 """
+from collections.abc import Iterator
+
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 
 from lectern.models.base import KeyedModel, meta
@@ -143,3 +145,24 @@ class OutboxMail(KeyedModel):
     @staticmethod
     def key(mail_id: str) -> tuple[str, str]:
         return OUTBOX_PK, f"MAIL#{mail_id}"
+
+
+# ------------------------------------------------------------------ access patterns (docs/data-model.md)
+
+def families_of(user_id: str) -> Iterator["RefreshFamily"]:
+    """#8a: a user's sign-in families."""
+    return RefreshFamily.query(f"USER#{user_id}", RefreshFamily.sk.startswith("FAMILY#"))
+
+
+def family_id_of(family: "RefreshFamily") -> str:
+    return family.sk.removeprefix("FAMILY#")
+
+
+def token_hash_of(token: "OneTimeToken") -> str:
+    return token.pk.removeprefix("TOKEN#")
+
+
+def outbox_mails(*, filter_condition=None, consistent_read: bool = False) -> Iterator["OutboxMail"]:
+    """#21: the mails recorded in the outbox, oldest first."""
+    return OutboxMail.query(OUTBOX_PK, OutboxMail.sk.startswith("MAIL#"), filter_condition=filter_condition,
+                            consistent_read=consistent_read)

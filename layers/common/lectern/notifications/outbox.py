@@ -31,7 +31,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from lectern.clock import iso, utcnow
 from lectern.models.base import condition_failed
-from lectern.models.users import OUTBOX_PK, OutboxMail
+from lectern.models.users import OutboxMail, outbox_mails
 from lectern.notifications import email
 from lectern.observability import logger
 
@@ -114,8 +114,7 @@ def builders() -> dict[str, Builder]:
 def listing(*, include_done: bool = False) -> Iterator[OutboxMail]:
     """Every recorded mail not sent yet (pending, being sent, given up), oldest first (one Query)."""
     condition = None if include_done else OutboxMail.status.is_in(PENDING, SENDING, GAVE_UP)
-    yield from OutboxMail.query(OUTBOX_PK, OutboxMail.sk.startswith("MAIL#"), filter_condition=condition,
-                                consistent_read=True)
+    yield from outbox_mails(filter_condition=condition, consistent_read=True)
 
 
 def _due(mail: OutboxMail, now_iso: str, now_epoch: int) -> bool:
@@ -134,8 +133,7 @@ def retry_due(*, limit: int = 50, time_left_ms: Callable[[], int] = lambda: 60_0
     and none once fewer than ATTEMPT_BUDGET_MS are left (so every outcome gets recorded)."""
     now_iso, now_epoch = iso(), int(time.time())
     attempts: list[Attempt] = []
-    for mail in OutboxMail.query(OUTBOX_PK, OutboxMail.sk.startswith("MAIL#"),
-                                 filter_condition=OutboxMail.status.is_in(PENDING, SENDING), consistent_read=True):
+    for mail in outbox_mails(filter_condition=OutboxMail.status.is_in(PENDING, SENDING), consistent_read=True):
         if len(attempts) >= limit or time_left_ms() < ATTEMPT_BUDGET_MS:
             break
         if not _due(mail, now_iso, now_epoch):

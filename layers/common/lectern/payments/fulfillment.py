@@ -11,7 +11,6 @@ the state has caught up: the final state equals in-order delivery.
 Each returns a short outcome string, stored on the StripeEvent for operators.
 """
 import functools
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -26,23 +25,19 @@ from lectern.clock import iso
 from lectern.entitlements import service as entitlements
 from lectern.models.base import condition_failed, transaction
 from lectern.models.entitlements import ACTIVE
+from lectern.models import orders
 from lectern.models.orders import (
     DUPLICATE_PURCHASE, FAILED, PAID, PENDING, REFUNDED, CheckoutSessionRef, OpenCheckout, Order, OrderItem,
-    PaymentIntentRef, RefundRecord, load_order_with_items, open_checkouts_pk, order_pk,
+    PaymentIntentRef, RefundRecord, load_order_with_items, open_checkouts_pk,
 )
 from lectern.models.users import User
 from lectern.notifications import email, outbox
 from lectern.observability import logger
-from lectern.payments import purchase_mails, receipts
+from lectern.payments import purchase_mails, receipts, rules
+from lectern.payments.stripe_values import ChargeValue, CheckoutSessionValue, DisputeValue, RefundValue, id_of
 
-# Checkout's payment_status values that mean "the money is in" (a 100 % discount needs no payment).
-_PAID_STATUSES = {"paid", "no_payment_required"}
-# A dispute in one of these may still go either way: access stays off meanwhile.
-_OPEN_DISPUTE = entitlements.OPEN_DISPUTE
-# Closed in the buyer's favour (lost) or ours (won; warning_closed = an inquiry that never became a chargeback).
-_DISPUTE_WON = {"won", "warning_closed"}
-_DISPUTE_BLOCKS_ACCESS = entitlements.DISPUTE_BLOCKS_ACCESS  # open or lost; grant and revoke check it too
-_REFUND_COUNTS = {"pending", "succeeded", "requires_action"}  # failed/canceled refunds returned no money
+# The payment rules (which statuses mean paid, open, won, counted) are lectern.payments.rules.
+_OPEN_DISPUTE = entitlements.OPEN_DISPUTE  # the same sets as rules'; conditions on writes use them
 
 
 class RetryLater(Exception):
@@ -92,12 +87,7 @@ def _load_order(order_id: str | None) -> Order | None:
 
 
 def _items(order: Order) -> list[OrderItem]:
-    return list(OrderItem.query(order_pk(order.id), OrderItem.sk.startswith("ITEM#"), consistent_read=True))
-
-
-def _order_id_for_session(session: dict[str, Any]) -> str | None:
-    """The order a session names (a hint only: anyone who can create a session may write these)."""
-    return (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id") or None
+    return orders.items_of(order.id, consistent_read=True)
 
 
 def _session_owner(session_id: str) -> str | None:
@@ -108,7 +98,7 @@ def _session_owner(session_id: str) -> str | None:
         return None
 
 
-def _order_of_session(session: dict[str, Any], load: Callable[[str], tuple[Order | None, list[OrderItem]]], *,
+def _order_of_session(session: CheckoutSessionValue, load: Callable[[str], tuple[Order | None, list[OrderItem]]], *,
                       unattached_ok: bool = False) -> tuple[Order | None, list[OrderItem]]:
     """The order `session` was created for, and its items. An order is only ever acted on by its
     own session: the one recorded on it (`checkout_session_id`, written in one transaction with the
@@ -116,24 +106,24 @@ def _order_of_session(session: dict[str, Any], load: Callable[[str], tuple[Order
     the usual path), then the lookup item. `unattached_ok`: an order whose session was never
     recorded (its URL was never handed out, so it cannot be paid) may be failed by the session
     naming it. A session that names an order but is not its session: _Mismatch."""
-    claimed = _order_id_for_session(session)
+    claimed = session.order_id_hint  # a hint only: anyone who can create a session may write it
     order, items = load(claimed) if claimed else (None, [])
-    if order is not None and (order.checkout_session_id == session["id"]
+    if order is not None and (order.checkout_session_id == session.id
                               or (unattached_ok and order.checkout_session_id is None)):
         return order, items
-    owner = _session_owner(session["id"])
+    owner = _session_owner(session.id)
     if owner is not None and owner != claimed:
         owned, owned_items = load(owner)
-        if owned is not None and owned.checkout_session_id == session["id"]:
+        if owned is not None and owned.checkout_session_id == session.id:
             return owned, owned_items
     if order is not None:
-        raise _Mismatch("session_mismatch", order_id=order.id, session_id=session["id"],
+        raise _Mismatch("session_mismatch", order_id=order.id, session_id=session.id,
                         recorded_session_id=order.checkout_session_id)
     return None, []
 
 
 def _order_for_payment(payment_intent_id: str | None, charge_id: str | None,
-                       metadata: dict[str, Any] | None) -> Order | None:
+                       metadata_order_id: str | None) -> Order | None:
     """The order behind a charge or dispute: our PaymentIntentRef (written at fulfillment), else
     the order the PaymentIntent's metadata at Stripe (fulfillment may not have run yet), or the
     object's own metadata, names; anyone on the account can write those, so that order must
@@ -142,7 +132,7 @@ def _order_for_payment(payment_intent_id: str | None, charge_id: str | None,
     unknown = None  # what Stripe said it does not know: no retry will change that
     if not payment_intent_id and charge_id:
         try:
-            payment_intent_id = _id_of(client.v1.charges.retrieve(charge_id).to_dict().get("payment_intent"))
+            payment_intent_id = id_of(client.v1.charges.retrieve(charge_id).to_dict().get("payment_intent"))
         except stripe.InvalidRequestError as exc:
             if exc.code != "resource_missing":
                 raise
@@ -162,7 +152,7 @@ def _order_for_payment(payment_intent_id: str | None, charge_id: str | None,
                 unknown = f"payment intent {payment_intent_id}"
     if unknown:  # whatever order the metadata names, it cannot own a payment Stripe does not know
         raise CannotApply("unknown_order", f"Stripe does not know {unknown}")
-    order = _load_order(claimed or (metadata or {}).get("order_id"))
+    order = _load_order(claimed or metadata_order_id)
     if order is None:
         return None
     if payment_intent_id and _owns_payment(order, payment_intent_id):
@@ -172,17 +162,13 @@ def _order_for_payment(payment_intent_id: str | None, charge_id: str | None,
 
 
 def _owns_payment(order: Order, payment_intent_id: str) -> bool:
-    if order.payment_intent_id:
-        return order.payment_intent_id == payment_intent_id
-    if order.status == PENDING and order.checkout_session_id:  # paid at Stripe, not fulfilled yet
-        session = stripe_gateway.client().v1.checkout.sessions.retrieve(order.checkout_session_id).to_dict()
-        return _id_of(session.get("payment_intent")) == payment_intent_id
-    return False
-
-
-def _id_of(value: Any) -> str | None:
-    """An id field that may come expanded into an object."""
-    return value.get("id") if isinstance(value, dict) else value
+    session_intent = None
+    if not order.payment_intent_id and order.status == PENDING and order.checkout_session_id:
+        # paid at Stripe, not fulfilled yet: the session's PaymentIntent
+        session_intent = CheckoutSessionValue.from_stripe(stripe_gateway.client().v1.checkout.sessions.retrieve(
+            order.checkout_session_id).to_dict()).payment_intent_id
+    return rules.owns_payment(recorded_payment_intent_id=order.payment_intent_id,
+                              payment_intent_id=payment_intent_id, session_payment_intent_id=session_intent)
 
 
 def _fulfilled_order(order: Order | None) -> Order | None:
@@ -200,17 +186,18 @@ def fulfill_checkout(session_id: str, *, actor: str) -> str:
     Stripe reports it now (not the event's snapshot), granting only when it is paid, and only
     for the order it was created for, when it charges what the order says."""
     try:
-        session = stripe_gateway.client().v1.checkout.sessions.retrieve(
+        raw = stripe_gateway.client().v1.checkout.sessions.retrieve(
             session_id, params={"expand": ["line_items"]}).to_dict()
     except stripe.InvalidRequestError as exc:
         if exc.code == "resource_missing":  # not a session of this Stripe account: no retry will find it
             return "unknown_order"
         raise
+    session = CheckoutSessionValue.from_stripe(raw, _line_items(raw))
     order, items = _order_of_session(session, load_order_with_items)  # #9: one Query
     if order is None:
         return "unknown_order"
     _check_amounts(order, items, session)
-    if session.get("payment_status") not in _PAID_STATUSES:
+    if not rules.is_paid(session):
         return "awaiting_payment"
     # Only a pending order can become paid; one already past it (a later event about the same
     # session, a replay) was just read consistently: no doomed transition, no second read.
@@ -226,7 +213,7 @@ def fulfill_checkout(session_id: str, *, actor: str) -> str:
         _expire_other_checkouts(order, items)
     user = _bind_buyer(order)
     held_through = None  # another order that already gives the buyer these courses
-    if order.dispute_status not in _DISPUTE_BLOCKS_ACCESS:  # a redelivered completion must not undo a chargeback
+    if not rules.dispute_blocks_access(order.dispute_status):  # a redelivered completion must not undo a chargeback
         for item in items:
             change = entitlements.grant(user.id, item.course_id, item.course_slug, reason="purchase", actor=actor,
                                         order_id=order.id, require_paid_order=True)
@@ -243,65 +230,41 @@ def fulfill_checkout(session_id: str, *, actor: str) -> str:
     return "fulfilled" if changed else "already_fulfilled"
 
 
-def _check_amounts(order: Order, items: list[OrderItem], session: dict[str, Any]) -> None:
-    """The session charges what the order says: its currency, its line items (price, quantity,
-    unit amount) and subtotal, and a total that is the subtotal less a discount coming from a
-    promotion code (the order's own when it named one; any the buyer entered on Stripe's page
-    when the session allowed codes). Otherwise _Mismatch("amount_mismatch")."""
-    problems = []
-    if (session.get("currency") or "").lower() != order.currency.lower():
-        problems.append("currency")
-    expected = [(item.stripe_price_id, int(item.quantity), int(item.unit_amount)) for item in items]
-    charged = _line_items(session)
-    if not all(item.stripe_price_id for item in items):  # older orders did not record the price id
-        expected, charged = [e[1:] for e in expected], [c[1:] for c in charged]
-    if Counter(charged) != Counter(expected):
-        problems.append("line_items")
-    subtotal = session.get("amount_subtotal")
-    if subtotal != sum(int(i.unit_amount) * int(i.quantity) for i in items):
-        problems.append("amount_subtotal")
-    totals = session.get("total_details") or {}
-    discount = int(totals.get("amount_discount") or 0)
-    if discount:
-        codes = {_id_of(d.get("promotion_code")) for d in session.get("discounts") or []}
-        if not codes or None in codes or (order.promotion_code_id and codes != {order.promotion_code_id}):
-            problems.append("discount")
-    extra = int(totals.get("amount_tax") or 0) + int(totals.get("amount_shipping") or 0)
-    if subtotal is None or session.get("amount_total") != subtotal - discount + extra or discount > subtotal:
-        problems.append("amount_total")
+def _check_amounts(order: Order, items: list[OrderItem], session: CheckoutSessionValue) -> None:
+    """The session charges what the order says (rules.session_problems); otherwise
+    _Mismatch("amount_mismatch")."""
+    problems = rules.session_problems(
+        session, currency=order.currency, promotion_code_id=order.promotion_code_id,
+        items=[(item.stripe_price_id, int(item.quantity), int(item.unit_amount)) for item in items])
     if problems:
-        raise _Mismatch("amount_mismatch", order_id=order.id, session_id=session["id"], problems=problems,
-                        currency=session.get("currency"), amount_total=session.get("amount_total"))
+        raise _Mismatch("amount_mismatch", order_id=order.id, session_id=session.id, problems=problems,
+                        currency=session.currency, amount_total=session.amount_total)
 
 
-def _line_items(session: dict[str, Any]) -> list[tuple[str | None, int, int | None]]:
-    """(price id, quantity, unit amount) of each line item (expanded with the session, else listed)."""
+def _line_items(session: dict[str, Any]) -> list[dict[str, Any]]:
+    """The session's line items (expanded with the session, else listed)."""
     listed = session.get("line_items") or {}
     lines = listed.get("data")
     if lines is None or listed.get("has_more"):
         page = stripe_gateway.client().v1.checkout.sessions.line_items.list(session["id"], params={"limit": 100})
         lines = [line.to_dict() for line in page.auto_paging_iter()]
-    found = []
-    for line in lines:
-        price = line.get("price") if isinstance(line.get("price"), dict) else {"id": line.get("price")}
-        found.append((price.get("id"), int(line.get("quantity") or 0), price.get("unit_amount")))
-    return found
+    return lines
 
 
-def _mark_paid(order: Order, session: dict[str, Any]) -> bool:
+def _mark_paid(order: Order, session: CheckoutSessionValue) -> bool:
     """pending → paid with the final amounts, once; False if another delivery got there first.
     When it lands, `order` is updated in memory to match, so the caller need not read it back."""
-    intent_id = _id_of(session.get("payment_intent"))
+    intent_id = session.payment_intent_id
     paid = {
         "status": PAID, "paid_at": iso(),
-        "subtotal_amount": session["amount_subtotal"],
-        "discount_amount": (session.get("total_details") or {}).get("amount_discount") or 0,
-        "total_amount": session["amount_total"],
-        "currency": session["currency"],
+        "subtotal_amount": session.amount_subtotal,
+        "discount_amount": session.amount_discount,
+        "total_amount": session.amount_total,
+        "currency": session.currency,
     }
     if intent_id:
         paid["payment_intent_id"] = intent_id
-    if customer_id := _id_of(session.get("customer")):
+    if customer_id := session.customer_id:
         paid["stripe_customer_id"] = customer_id
     actions = [getattr(Order, name).set(value) for name, value in paid.items()]
     try:
@@ -330,7 +293,7 @@ def _bind_buyer(order: Order) -> User:
         user, _created = ensure_user_for_email(order.email)
     if order.gsi1pk is None:
         try:
-            order.update(actions=[Order.user_id.set(user.id), Order.gsi1pk.set(f"USER#{user.id}"),
+            order.update(actions=[Order.user_id.set(user.id), Order.gsi1pk.set(orders.by_user_key(user.id)),
                                   Order.gsi1sk.set(order.created_at)],
                          condition=Order.user_id.does_not_exist() | (Order.user_id == user.id))
         except UpdateError as exc:
@@ -421,7 +384,7 @@ def _release(order: Order, stamp: Attribute, claimed_at: str) -> None:
 
 
 @_refusing_mismatches
-def fail_checkout(session: dict[str, Any]) -> str:
+def fail_checkout(session: CheckoutSessionValue) -> str:
     """Expired session, or a delayed payment that bounced: pending → failed, no access. Only the
     order's own session can fail it (or any session naming an order that never recorded one)."""
     order, _ = _order_of_session(session, lambda order_id: (_load_order(order_id), []), unattached_ok=True)
@@ -440,26 +403,25 @@ def fail_checkout(session: dict[str, Any]) -> str:
 # ------------------------------------------------------------------ refunds
 
 @_refusing_mismatches
-def apply_refund(charge: dict[str, Any], *, actor: str) -> str:
+def apply_refund(charge: ChargeValue, *, actor: str) -> str:
     """Record the charge's refunds; a full refund also ends the order (paid → refunded)
     and revokes the access it bought. A partial refund keeps access."""
-    order = _fulfilled_order(_order_for_payment(
-        _id_of(charge.get("payment_intent")), charge["id"], charge.get("metadata")))
+    order = _fulfilled_order(_order_for_payment(charge.payment_intent_id, charge.id, charge.order_id_hint))
     if order is None:
         return "unknown_order"
     if order.status == FAILED:
-        logger.error("Refund for a failed order", extra={"order_id": order.id, "charge_id": charge["id"]})
+        logger.error("Refund for a failed order", extra={"order_id": order.id, "charge_id": charge.id})
         return "order_failed"
     for refund in _refunds_of(charge):
         _record_refund(order, refund)
-    refunded = int(charge.get("amount_refunded") or 0)
+    refunded = charge.amount_refunded
     try:  # Stripe's running total; never lowered by a late, older event
         order.update(actions=[Order.amount_refunded.set(refunded)],
                      condition=Order.amount_refunded.does_not_exist() | (Order.amount_refunded < refunded))
     except UpdateError as exc:
         if not condition_failed(exc):
             raise
-    if not (charge.get("refunded") or refunded >= int(charge.get("amount") or 0)):
+    if not rules.is_full_refund(charge):
         return "partially_refunded"
     try:
         order.update(actions=[Order.status.set(REFUNDED), Order.refunded_at.set(iso())],
@@ -471,21 +433,20 @@ def apply_refund(charge: dict[str, Any], *, actor: str) -> str:
     return "refunded"
 
 
-def _refunds_of(charge: dict[str, Any]) -> list[dict[str, Any]]:
+def _refunds_of(charge: ChargeValue) -> tuple[RefundValue, ...]:
     # Charges no longer embed `refunds` by default (API 2022-11-15): ask when it is missing or partial.
-    embedded = charge.get("refunds") or {}
-    if embedded.get("data") is not None and not embedded.get("has_more"):
-        return embedded["data"]
-    listing = stripe_gateway.client().v1.refunds.list(params={"charge": charge["id"], "limit": 100})
-    return [refund.to_dict() for refund in listing.auto_paging_iter()]
+    if charge.refunds is not None:
+        return charge.refunds
+    listing = stripe_gateway.client().v1.refunds.list(params={"charge": charge.id, "limit": 100})
+    return tuple(RefundValue.from_stripe(refund.to_dict()) for refund in listing.auto_paging_iter())
 
 
-def _record_refund(order: Order, refund: dict[str, Any]) -> None:
-    if refund.get("status") not in _REFUND_COUNTS:
+def _record_refund(order: Order, refund: RefundValue) -> None:
+    if not rules.refund_counts(refund):
         return
-    record = RefundRecord(order_pk(order.id), f"REFUND#{refund['id']}", order_id=order.id,
-                          stripe_refund_id=refund["id"], amount=int(refund["amount"]),
-                          currency=refund.get("currency") or order.currency, created_at=iso())
+    record = RefundRecord(*orders.refund_key(order.id, refund.id), order_id=order.id,
+                          stripe_refund_id=refund.id, amount=refund.amount,
+                          currency=refund.currency or order.currency, created_at=iso())
     try:
         record.save(condition=RefundRecord.sk.does_not_exist())
     except PutError as exc:
@@ -495,19 +456,18 @@ def _record_refund(order: Order, refund: dict[str, Any]) -> None:
 
 # ------------------------------------------------------------------ disputes
 
-def _order_for_dispute(dispute: dict[str, Any]) -> Order | None:
-    return _fulfilled_order(_order_for_payment(
-        _id_of(dispute.get("payment_intent")), _id_of(dispute.get("charge")), dispute.get("metadata")))
+def _order_for_dispute(dispute: DisputeValue) -> Order | None:
+    return _fulfilled_order(_order_for_payment(dispute.payment_intent_id, dispute.charge_id, dispute.order_id_hint))
 
 
 @_refusing_mismatches
-def apply_dispute_opened(dispute: dict[str, Any], *, actor: str) -> str:
+def apply_dispute_opened(dispute: DisputeValue, *, actor: str) -> str:
     """A chargeback: access is off while the bank decides. The order stays paid."""
     order = _order_for_dispute(dispute)
     if order is None:
         return "unknown_order"
     try:  # a late "created" after the dispute already closed must not take access away again
-        order.update(actions=[Order.dispute_status.set(dispute["status"])],
+        order.update(actions=[Order.dispute_status.set(dispute.status)],
                       condition=Order.dispute_status.does_not_exist() | Order.dispute_status.is_in(*_OPEN_DISPUTE))
     except UpdateError as exc:
         if condition_failed(exc):
@@ -518,13 +478,13 @@ def apply_dispute_opened(dispute: dict[str, Any], *, actor: str) -> str:
 
 
 @_refusing_mismatches
-def apply_dispute_closed(dispute: dict[str, Any], *, actor: str) -> str:
+def apply_dispute_closed(dispute: DisputeValue, *, actor: str) -> str:
     """Won: access comes back (the order is still paid). Lost: it stays off."""
     order = _order_for_dispute(dispute)
     if order is None:
         return "unknown_order"
-    order.update(actions=[Order.dispute_status.set(dispute["status"])])
-    if dispute["status"] in _DISPUTE_WON:
+    order.update(actions=[Order.dispute_status.set(dispute.status)])
+    if rules.dispute_won(dispute.status):
         for item in _items(order):
             entitlements.grant(order.user_id, item.course_id, item.course_slug, reason="dispute_won", actor=actor,
                                order_id=order.id, require_paid_order=True)
@@ -547,8 +507,8 @@ def _hand_over(order: Order, item: OrderItem, *, actor: str) -> None:
     another of their orders for it still gives it: the entitlement moves to that order."""
     if entitlements.is_active(order.user_id, item.course_id):
         return
-    for other in Order.by_user.query(f"USER#{order.user_id}"):
-        if other.id == order.id or other.status != PAID or other.dispute_status in _DISPUTE_BLOCKS_ACCESS:
+    for other in orders.by_user(order.user_id):
+        if other.id == order.id or other.status != PAID or rules.dispute_blocks_access(other.dispute_status):
             continue
         if any(i.course_id == item.course_id for i in _items(other)):
             change = entitlements.grant(order.user_id, item.course_id, item.course_slug, reason="other_order",

@@ -29,11 +29,14 @@ from lectern.clock import iso
 from lectern.models.events import FAILED, PROCESSED, RECEIVED, StripeEvent
 from lectern.observability import logger
 from lectern.payments import fulfillment
+from lectern.payments.stripe_values import (
+    INVALID_OBJECT, ChargeValue, CheckoutSessionValue, DisputeValue, InvalidStripeObject,
+)
 
 config.require("ASSETS_BUCKET")  # at import: where payloads too large for their record are kept
 
 TOLERANCE_SECONDS = 300
-DUPLICATE, IGNORED, INVALID_OBJECT = "duplicate", "ignored", "invalid_object"
+DUPLICATE, IGNORED = "duplicate", "ignored"  # INVALID_OBJECT: lectern.payments.stripe_values
 # Stripe events are tens of KB (lists are embedded 10 entries at most, metadata is capped at 50 keys
 # of 500 characters); a Lambda request is at most 6 MB. Larger → 413.
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -46,15 +49,36 @@ _ID = re.compile(r"^[A-Za-z0-9_]{1,255}$")
 _TYPE = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")  # charge.dispute.created; lenient with types we ignore
 
 _Handler = Callable[[dict[str, Any], str], str]  # (event's data.object, actor) → outcome
+
+
+def _fulfill_session(session: dict[str, Any], actor: str) -> str:
+    return fulfillment.fulfill_checkout(CheckoutSessionValue.from_stripe(session).id, actor=actor)
+
+
+def _fail_session(session: dict[str, Any], _actor: str) -> str:
+    return fulfillment.fail_checkout(CheckoutSessionValue.from_stripe(session))
+
+
+def _refund(charge: dict[str, Any], actor: str) -> str:
+    return fulfillment.apply_refund(ChargeValue.from_stripe(charge), actor=actor)
+
+
+def _dispute_opened(dispute: dict[str, Any], actor: str) -> str:
+    return fulfillment.apply_dispute_opened(DisputeValue.from_stripe(dispute), actor=actor)
+
+
+def _dispute_closed(dispute: dict[str, Any], actor: str) -> str:
+    return fulfillment.apply_dispute_closed(DisputeValue.from_stripe(dispute), actor=actor)
+
+
 HANDLERS: dict[str, _Handler] = {
-    "checkout.session.completed": lambda session, actor: fulfillment.fulfill_checkout(session["id"], actor=actor),
-    "checkout.session.async_payment_succeeded":
-        lambda session, actor: fulfillment.fulfill_checkout(session["id"], actor=actor),
-    "checkout.session.async_payment_failed": lambda session, _actor: fulfillment.fail_checkout(session),
-    "checkout.session.expired": lambda session, _actor: fulfillment.fail_checkout(session),
-    "charge.refunded": lambda charge, actor: fulfillment.apply_refund(charge, actor=actor),
-    "charge.dispute.created": lambda dispute, actor: fulfillment.apply_dispute_opened(dispute, actor=actor),
-    "charge.dispute.closed": lambda dispute, actor: fulfillment.apply_dispute_closed(dispute, actor=actor),
+    "checkout.session.completed": _fulfill_session,
+    "checkout.session.async_payment_succeeded": _fulfill_session,
+    "checkout.session.async_payment_failed": _fail_session,
+    "checkout.session.expired": _fail_session,
+    "charge.refunded": _refund,
+    "charge.dispute.created": _dispute_opened,
+    "charge.dispute.closed": _dispute_closed,
 }
 SUBSCRIBED_EVENTS = sorted(HANDLERS)
 
@@ -130,7 +154,10 @@ def process(event: dict[str, Any]) -> str:
     problem = object_problem(event["type"], event["data"]["object"])
     if problem:
         raise fulfillment.CannotApply(INVALID_OBJECT, f"{event['type']}: {problem}")
-    return handler(event["data"]["object"], f"stripe:{event['id']}")
+    try:
+        return handler(event["data"]["object"], f"stripe:{event['id']}")
+    except InvalidStripeObject as exc:
+        raise fulfillment.CannotApply(INVALID_OBJECT, f"{event['type']}: {exc}") from None
 
 
 # ------------------------------------------------------------------ what each handled type reads
