@@ -84,3 +84,51 @@ def test_concurrent_conditional_writes_are_atomic(dynamodb):
         list(pool.map(bump, range(200)))
     final = dynamodb.get_item(TableName="T", Key={"pk": {"S": "counter"}, "sk": {"S": "1"}})["Item"]["v"]["N"]
     assert final == "200"
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(dynamodb):
+    """All or nothing, whatever the position of the failing condition."""
+    dynamodb.put_item(TableName="T", Item={"pk": {"S": "tx"}, "sk": {"S": "kept"}, "v": {"N": "1"}})
+    dynamodb.put_item(TableName="T", Item={"pk": {"S": "guard"}, "sk": {"S": "1"}})
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "T", "Item": {"pk": {"S": "tx"}, "sk": {"S": "new"}}}},
+            {"Update": {"TableName": "T", "Key": {"pk": {"S": "tx"}, "sk": {"S": "kept"}},
+                        "UpdateExpression": "SET v = :two", "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+            {"ConditionCheck": {"TableName": "T", "Key": {"pk": {"S": "guard"}, "sk": {"S": "1"}},
+                                "ConditionExpression": "attribute_not_exists(pk)"}},
+        ])
+    items = dynamodb.query(TableName="T", KeyConditionExpression="pk = :p",
+                           ExpressionAttributeValues={":p": {"S": "tx"}})["Items"]
+    assert [(i["sk"]["S"], i["v"]["N"]) for i in items] == [("kept", "1")]
+    dynamodb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": "T", "Item": {"pk": {"S": "tx"}, "sk": {"S": "new"}}}},
+        {"Update": {"TableName": "T", "Key": {"pk": {"S": "tx"}, "sk": {"S": "kept"}},
+                    "UpdateExpression": "SET v = :two", "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+    ])
+    items = dynamodb.query(TableName="T", KeyConditionExpression="pk = :p",
+                           ExpressionAttributeValues={":p": {"S": "tx"}})["Items"]
+    assert sorted((i["sk"]["S"], i.get("v", {}).get("N")) for i in items) == [("kept", "2"), ("new", None)]
+
+
+def test_a_transaction_costs_the_same_whatever_the_size_of_the_table(dynamodb):
+    dynamodb.create_table(TableName="Grows", BillingMode="PAY_PER_REQUEST",
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                {"AttributeName": "sk", "AttributeType": "S"}],
+                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                     {"AttributeName": "sk", "KeyType": "RANGE"}])
+
+    def timed() -> float:
+        started = time.perf_counter()
+        for i in range(20):
+            dynamodb.transact_write_items(TransactItems=[
+                {"Put": {"TableName": "Grows", "Item": {"pk": {"S": "txs"}, "sk": {"S": f"{i}"}}}}])
+        return time.perf_counter() - started
+
+    small = timed()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: dynamodb.put_item(TableName="Grows", Item={"pk": {"S": f"y{i}"}, "sk": {"S": "1"},
+                                                                           "pad": {"S": "p" * 200}}),
+                      range(3000)))
+    large = timed()
+    assert large < small * 2.5 + 0.2, (small, large)
