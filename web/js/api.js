@@ -103,6 +103,22 @@ export async function api(path, { method = "GET", body, auth = "optional", accep
 
 export const get = (path, options = {}) => api(path, { ...options, method: "GET" });
 export const post = (path, body, options = {}) => api(path, { ...options, method: "POST", body });
+export const put = (path, body, options = {}) => api(path, { ...options, method: "PUT", body });
+
+const segment = (value) => encodeURIComponent(value);
+
+/**
+ * The player's heartbeat: {position_seconds, completed?} → {progress: LessonProgress}. Send one when a
+ * lesson opens (that records it), then every few seconds and at the end (docs/api.md).
+ */
+export const saveProgress = (courseSlug, lessonSlug, body) =>
+  put(`/learn/${segment(courseSlug)}/lessons/${segment(lessonSlug)}/progress`, body, { auth: "required" });
+
+/** The signed-in user's certificates: {certificates: [Certificate]} (download_url lives 300 s). */
+export const myCertificates = () => get("/me/certificates", { auth: "required" });
+
+/** Public verification of a code (the page /certificates/<code>): {certificate: {..., status}}. */
+export const certificate = (code) => get(`/certificates/${segment(code)}`, { auth: "none" });
 
 /** Sign out: revoke the refresh token (best effort) and forget the session. */
 export async function logout() {
