@@ -95,3 +95,8 @@ class LessonPlayerEnvelope(BaseModel):
 class DownloadLink(BaseModel):
     url: str = Field(description="Presigned S3 GET URL; downloads as an attachment with the resource's name")
     expires_at: str = Field(description="The URL stops working at this time (at most 300 s ahead)")
+
+
+class Enrolment(BaseModel):
+    course_slug: str
+    enrolled_at: str = Field(description="When the entitlement was (last) granted, UTC")
