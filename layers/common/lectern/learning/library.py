@@ -5,7 +5,9 @@ from lectern.accounts.users import get_user
 from lectern.catalog.views import course_summary
 from lectern.entitlements import service as entitlements
 from lectern.errors import NotSignedIn
-from lectern.learning.schemas import Library, LibraryCourse, OrderHistory, OrderHistoryEntry, OrderHistoryItem
+from lectern.learning.schemas import (
+    Library, LibraryCourse, OrderGift, OrderHistory, OrderHistoryEntry, OrderHistoryItem,
+)
 from lectern.models.catalog import Course, course_pk
 from lectern.models import orders
 from lectern.models.orders import Order, OrderItem
@@ -39,6 +41,8 @@ def _order_view(order: Order, items: list[OrderItem]) -> OrderHistoryEntry:
         refunded_at=order.refunded_at, refund_reason=order.refund_reason,
         items=[OrderHistoryItem(course_id=i.course_id, course_slug=i.course_slug, course_title=i.course_title,
                                 unit_amount=int(i.unit_amount), quantity=int(i.quantity)) for i in items],
+        gift=OrderGift(recipient_email=order.gift_recipient_email, recipient_name=order.gift_recipient_name)
+        if order.is_gift else None,
     )
 
 
