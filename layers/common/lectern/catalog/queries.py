@@ -11,6 +11,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from pynamodb.exceptions import DoesNotExist
+
 from lectern.errors import NotFound, ValidationFailed
 from lectern.models.catalog import (
     PUBLISHED, CatalogItem, Course, CourseLesson, CourseModule, LessonResource, course_pk,
@@ -22,6 +24,20 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
 
 def is_slug(value: str) -> bool:
     return bool(_SLUG.match(value))
+
+
+def published_course(slug: str) -> Course:
+    """A published course by its slug (one GetItem); unknown, malformed and unpublished slugs are
+    the same 404, so no answer tells a hidden course from a missing one."""
+    if not is_slug(slug):
+        raise NotFound("No such course.")
+    try:
+        course = Course.get(course_pk(slug), Course.sort_key())
+    except DoesNotExist:
+        raise NotFound("No such course.") from None
+    if not isinstance(course, Course) or not course.is_published:
+        raise NotFound("No such course.")
+    return course
 
 
 def encode_cursor(course: Course) -> str:

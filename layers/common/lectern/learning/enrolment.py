@@ -6,26 +6,18 @@ conditional transaction, so however many enrolments arrive at once, one entitlem
 Requests: the course (GetItem, #4) and the grant (#15); when the user already has the course, the
 cancelled grant reads the entitlement back (one GetItem): 2, or 3 when already enrolled.
 """
-from pynamodb.exceptions import DoesNotExist
 
-from lectern.catalog.queries import is_slug
+from lectern.catalog.queries import published_course
 from lectern.entitlements import service as entitlements
-from lectern.errors import NotFound, NotFree, ServiceUnavailable
+from lectern.errors import NotFree, ServiceUnavailable
 from lectern.learning.schemas import Enrolment
-from lectern.models.catalog import Course, course_pk
+from lectern.models.catalog import Course
 from lectern.models.entitlements import ACTIVE, FREE
 
 
 def _free_course(slug: str) -> Course:
     """Unknown and unpublished courses are the same 404; a priced course is 409 `not_free`."""
-    if not is_slug(slug):
-        raise NotFound("No such course.")
-    try:
-        course = Course.get(course_pk(slug), Course.sort_key())
-    except DoesNotExist:
-        raise NotFound("No such course.") from None
-    if not isinstance(course, Course) or not course.is_published:
-        raise NotFound("No such course.")
+    course = published_course(slug)
     if course.price_amount is not None:
         raise NotFree()
     return course

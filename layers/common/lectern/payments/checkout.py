@@ -31,7 +31,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, U
 from lectern import config, stripe_gateway
 from lectern.accounts import throttle
 from lectern.accounts.users import get_user, user_id_for_email
-from lectern.catalog.queries import is_slug
+from lectern.catalog.queries import published_course
 from lectern.clock import iso, iso_from_unix
 from lectern.entitlements import service as entitlements
 from lectern.errors import (
@@ -40,7 +40,7 @@ from lectern.errors import (
 )
 from lectern.ids import new_id
 from lectern.models.base import condition_failed, transaction
-from lectern.models.catalog import Course, course_pk
+from lectern.models.catalog import Course
 from lectern.models.orders import (
     FAILED, PENDING, CheckoutSessionRef, CheckoutThrottle, OpenCheckout, Order, OrderItem, load_order_with_items,
 )
@@ -156,14 +156,7 @@ def start_checkout(request: CheckoutRequest, user_id: str | None, client_ip: str
 def _purchasable_course(slug: str) -> Course:
     """Unknown, unpublished and unsellable courses all answer the same 404; a published course
     without a price is free (409 `free_course`: enrolment, not a purchase)."""
-    if not is_slug(slug):
-        raise NotFound("No such course.")
-    try:
-        course = Course.get(course_pk(slug), Course.sort_key())
-    except DoesNotExist:
-        raise NotFound("No such course.") from None
-    if not course.is_published:
-        raise NotFound("No such course.")
+    course = published_course(slug)
     if course.price_amount is None:
         raise FreeCourse()
     if not course.stripe_price_id:
