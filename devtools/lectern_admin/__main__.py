@@ -19,6 +19,7 @@ COMMANDS = (
     "lectern_admin.catalog_cmd",
     "lectern_admin.events_cmd",
     "lectern_admin.entitlements_cmd",
+    "lectern_admin.certificates_cmd",
     "lectern_admin.mail_cmd",
     "lectern_admin.deploy_cmd",
     "lectern_admin.secrets_cmd",

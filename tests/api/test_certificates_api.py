@@ -216,3 +216,26 @@ def test_no_certificate_is_issued_to_someone_who_lost_access_meanwhile(api, cour
     other, _ = learner("other@example.com")
     assert certificates.issue(other.id, course.id, course.slug, course.title) is None  # never entitled
     assert store.certificates_of(other.id) == []
+
+
+def test_an_operator_restores_a_revoked_certificate_only_once_the_learner_has_the_course_again(api, course, capsys):
+    from lectern_admin.__main__ import main as admin
+
+    user, auth = learner()
+    grant(user, course)
+    complete_all(api, course, auth)
+    [cert] = api.get("/me/certificates", headers=auth)["json"]["certificates"]
+    entitlements.revoke(user.id, course.id, reason="dispute_lost", actor="test")
+    restore = ["certificates", "restore", "--email", user.email, "--course", course.slug]
+    assert admin(restore) == 1  # no access: a restored certificate would vouch for a course they do not have
+    assert "grant it first" in capsys.readouterr().err
+    assert api.get(f"/certificates/{cert['code']}")["json"]["certificate"]["status"] == "revoked"
+
+    grant(user, course)  # e.g. the dispute was won after all
+    assert admin(restore) == 0
+    verified = api.get(f"/certificates/{cert['code']}")["json"]["certificate"]
+    assert (verified["code"], verified["status"]) == (cert["code"], "valid")
+    assert admin(restore) == 1 and "unchanged" in capsys.readouterr().out  # valid already
+    assert admin(["certificates", "list", "--email", user.email]) == 0
+    assert f"valid    {course.slug}" in capsys.readouterr().out
+    assert admin(["certificates", "restore", "--email", "nobody@example.com", "--course", course.slug]) == 2

@@ -154,8 +154,9 @@ class PublicCertificate(BaseModel):
     course_title: str
     learner_name: str
     issued_at: str
-    status: Literal["valid", "revoked"] = Field(description="`revoked` once the learner lost access to the course "
-                                                            "(refund, lost dispute, operator); it stays revoked")
+    status: Literal["valid", "revoked"] = Field(
+        description="`revoked` once the learner lost access to the course (refund, lost dispute, operator); it "
+                    "stays revoked unless an operator restores it (lectern_admin certificates restore)")
     verify_url: str = Field(description="The storefront's verification page, <FRONTEND_URL>/certificates/<code>")
 
 

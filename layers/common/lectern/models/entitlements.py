@@ -230,3 +230,19 @@ def revoke_certificate(user_id: str, course_id: str, *, reason: str, at: str) ->
             return False
         raise
     return True
+
+
+def restore_certificate(user_id: str, course_id: str) -> bool:
+    """An operator's correction (lectern_admin certificates restore): a revoked certificate is valid
+    again. One conditional UpdateItem (it must exist and be revoked); False when there is none, or it
+    is valid already. Whether the learner has the course again is the caller's check."""
+    pk, sk = Certificate.key(user_id, course_id)
+    try:
+        Certificate._get_connection().update_item(pk, sk, actions=[
+            Certificate.status.set(VALID), Certificate.revoked_at.remove(), Certificate.revoke_reason.remove(),
+        ], condition=Certificate.pk.exists() & (Certificate.status == REVOKED))
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
