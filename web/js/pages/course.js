@@ -285,6 +285,7 @@ function fillGiftForm(area, course) {
     setStatus(status, "Starting a secure checkout…");
     try {
       const data = await post("/checkout", body, { auth: "optional" });
+      rememberGift(data.checkout_session_id, gift);
       setStatus(status, "Taking you to the payment page…");
       location.assign(data.checkout_url);
     } catch (error) {
@@ -300,4 +301,14 @@ function fillGiftForm(area, course) {
       throw error;
     }
   });
+}
+
+/** For the success page: this checkout is a gift, to whom (this tab only, like the session). */
+function rememberGift(sessionId, gift) {
+  try {
+    sessionStorage.setItem(`lectern.gift.${sessionId}`, JSON.stringify({ recipient_email: gift.recipient_email,
+      recipient_name: gift.recipient_name || null }));
+  } catch {
+    // Storage disabled: the success page then reads as for any purchase.
+  }
 }
