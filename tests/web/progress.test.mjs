@@ -126,6 +126,20 @@ test("tick() heartbeats for a player that sends no time updates; flush() saves w
   assert.deepEqual(api.sent, [{ position_seconds: 15 }, { position_seconds: 30 }, { position_seconds: 32 }]);
 });
 
+test("nothing to save: a lesson only opened, or resumed where the API has it", async () => {
+  const api = recorder();
+  const opened = heartbeat({ save: api.save, now: fakeClock().now });
+  assert.equal(opened.flush(), null);
+  const resumed = heartbeat({ save: api.save, now: fakeClock().now, position: 42 });
+  resumed.handle({ event: "seeked", currentTime: 42.3 }); // the page moved the player there
+  assert.equal(resumed.flush(), null);
+  await resumed.settled();
+  assert.deepEqual(api.sent, []);
+  resumed.handle({ event: "seeked", currentTime: 50 });
+  await resumed.settled();
+  assert.deepEqual(api.sent, [{ position_seconds: 50 }]);
+});
+
 test("mark as complete sends `completed: true` with the current position", async () => {
   const api = recorder();
   const beat = heartbeat({ save: api.save, now: fakeClock().now });

@@ -19,14 +19,15 @@ export function wholeSeconds(value) {
 
 /**
  * save({position_seconds, completed?}) → Promise; onSaved(result, body) / onError(error, body) are told.
+ * `completed` / `position`: what the API already has for the lesson (its `progress`), if anything.
  * Returns {handle(detail), tick(), flush(), state()}.
  */
 export function heartbeat({ save, onSaved = () => {}, onError = () => {}, now = () => Date.now(),
-  intervalMs = HEARTBEAT_MS, completed = false } = {}) {
+  intervalMs = HEARTBEAT_MS, completed = false, position: saved = null } = {}) {
   let playing = false;
-  let position = 0;          // the newest position the player reported (whole seconds)
+  let position = wholeSeconds(saved); // the newest position the player reported (whole seconds)
   let lastSavedAt = null;    // when the last save was started (ms), null before the first
-  let savedPosition = null;  // the position the last successful save sent
+  let savedPosition = saved === null || saved === undefined ? null : position; // what the API has
   let completedSent = completed; // the lesson is complete (before, or a `completed: true` went through)
   let inFlight = null;       // the save on its way
   let pending = null;        // the body to send once it is back
@@ -99,9 +100,10 @@ export function heartbeat({ save, onSaved = () => {}, onError = () => {}, now = 
     tick() {
       return playing && due() ? saveNow() : null;
     },
-    /** Save the latest position (leaving the page); the completion is the API's to decide. */
+    /** Save the latest position (leaving the page), if the player moved since the last save. */
     flush() {
-      return savedPosition === position ? null : saveNow();
+      if (savedPosition === position || (savedPosition === null && position === 0)) return null;
+      return saveNow();
     },
     /** The learner pressed "Mark as complete". */
     complete() {

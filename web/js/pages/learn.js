@@ -88,6 +88,7 @@ export default async function learn({ params, query }) {
   const state = { course, completed: Boolean(current.progress && current.progress.completed_at) };
   const tracker = heartbeat({
     completed: state.completed,
+    position: current.progress ? current.progress.position_seconds : null,
     save: (body) => put(`/learn/${encodeURIComponent(slug)}/lessons/${encodeURIComponent(current.slug)}/progress`,
       body, { auth: "required", keepalive: true }),
     onSaved: (data, body) => {
