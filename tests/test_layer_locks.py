@@ -9,7 +9,8 @@ ROOT = tpl.REPO_ROOT
 LAYERS = ROOT / "layers" / "common"
 RUNTIME = ROOT / "devtools" / "lectern_dev"
 # Packages with compiled code: the lock must hold the aarch64 wheel (deployed) and the x86_64 one (smoke).
-NATIVE = {"pydantic-core", "wrapt", "cffi", "cryptography", "argon2-cffi-bindings", "charset-normalizer"}
+NATIVE = {"pydantic-core", "wrapt", "cffi", "cryptography", "argon2-cffi-bindings", "charset-normalizer", "fonttools",
+          "pillow"}
 
 
 def canonical(name: str) -> str:
@@ -42,8 +43,8 @@ def layer_files():
 
 
 def test_every_layer_requirement_file_has_its_lock_and_agrees_with_it():
-    assert [p.name for p in layer_files()] == ["requirements-auth-payments.txt", "requirements-core.txt",
-                                               "requirements-playback.txt"]
+    assert [p.name for p in layer_files()] == ["requirements-auth-payments.txt", "requirements-certificate.txt",
+                                               "requirements-core.txt", "requirements-playback.txt"]
     for source in layer_files():
         locked = lock(source.with_suffix(".lock"))
         for name, version in requirements(source).items():

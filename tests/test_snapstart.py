@@ -19,7 +19,8 @@ from lectern import snapstart
 from lectern_dev import template as tpl
 from lectern_dev.sam_render import render
 
-API_FUNCTIONS = ["CatalogFunction", "AuthFunction", "LearnerFunction", "DownloadFunction", "CheckoutFunction"]
+API_FUNCTIONS = ["CatalogFunction", "AuthFunction", "LearnerFunction", "DownloadFunction", "CheckoutFunction",
+                 "ProgressFunction"]
 NOT_SNAPSTARTED = ["StripeWebhookFunction", "MailRetryFunction", "EmailFeedbackFunction"]
 
 
@@ -96,7 +97,7 @@ def test_a_new_layer_publishes_new_versions():
         return {k for k in render(template=template)["Resources"] if "FunctionVersion" in k}
 
     template = tpl.load()
-    for layer in ("CoreLayer", "AuthPaymentsLayer", "PlaybackLayer"):
+    for layer in ("CoreLayer", "AuthPaymentsLayer", "PlaybackLayer", "CertificateLayer"):
         assert template["Resources"][layer]["Properties"]["PublishLambdaVersion"] is True, layer
     changed = copy.deepcopy(template)
     changed["Resources"]["CoreLayer"]["Properties"]["ContentUri"] = "s3://sam-package/another-core-layer.zip"

@@ -18,8 +18,9 @@ from lectern_dev import template as tpl
 LAYERS_SOURCE = tpl.REPO_ROOT / "layers" / "common"
 # The Lambda python3.13 runtime's own packages (AWS SDK and its dependencies).
 RUNTIME_DISTRIBUTIONS = ["boto3"]
-# Deleted by the layer build (Makefile UNUSED_DISTRIBUTIONS): the Stripe SDK's optional HTTP client.
-UNUSED_DISTRIBUTIONS = {"requests", "charset-normalizer", "idna", "certifi"}
+# Deleted by the layer build (Makefile UNUSED_DISTRIBUTIONS): the Stripe SDK's optional HTTP client,
+# and Pillow, which fpdf2 imports only if present (images; the certificate PDF has none).
+UNUSED_DISTRIBUTIONS = {"requests", "charset-normalizer", "idna", "certifi", "pillow"}
 
 
 def normal(name: str) -> str:

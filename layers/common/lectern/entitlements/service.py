@@ -12,6 +12,11 @@ history record, so:
 - a revoke for an order can require that the order no longer gives access,
   in the same transaction, so a dispute won while its "opened" event was
   being applied cannot end with access taken away.
+
+Losing access revokes the learner's certificate of the course, if any (one conditional
+UpdateItem after the revoke, also when the entitlement was revoked already: a retried refund or
+dispute event finishes what a failed attempt left). A later grant gives access back, not the
+certificate: once revoked it stays revoked (docs/data-model.md, *Certificates*).
 """
 from dataclasses import dataclass
 
@@ -21,7 +26,7 @@ from lectern.clock import iso
 from lectern.ids import new_id
 from lectern.models.base import condition_failed, transaction
 from lectern.models.entitlements import (
-    ACTIVE, REVOKED, Entitlement, EntitlementHistory, entitlements_of, history_key, history_of,
+    ACTIVE, REVOKED, Entitlement, EntitlementHistory, entitlements_of, history_key, history_of, revoke_certificate,
 )
 from lectern.models.orders import PAID, Order
 
@@ -94,7 +99,10 @@ def revoke(user_id: str, course_id: str, *, reason: str, actor: str, order_id: s
     write lands (refunded, or a dispute open or lost)."""
     now = iso()
     current = get(user_id, course_id)
-    if current is None or current.status != ACTIVE:
+    if current is None:
+        return Change(changed=False, entitlement=current)
+    if current.status != ACTIVE:
+        revoke_certificate(user_id, course_id, reason=current.revoke_reason or reason, at=current.revoked_at or now)
         return Change(changed=False, entitlement=current)
     condition = (Entitlement.status == ACTIVE) & (Entitlement.id == current.id)
     if order_id is not None:
@@ -112,6 +120,7 @@ def revoke(user_id: str, course_id: str, *, reason: str, actor: str, order_id: s
             return Change(changed=False, entitlement=get(user_id, course_id))
         raise
     current.status, current.revoked_at, current.revoke_reason = REVOKED, now, reason
+    revoke_certificate(user_id, course_id, reason=reason, at=now)
     return Change(changed=True, entitlement=current)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.models import Model
 
 from lectern.clock import iso
@@ -86,3 +86,15 @@ def authorize(user_id: str, course_id: str, *, action: str, target: str,
 def audit_trail(user_id: str, limit: int | None = None) -> list[AccessAudit]:
     """A user's access audit, newest first (ULID sort keys order by time)."""
     return list(audit_of(user_id, limit=limit))
+
+
+def require_entitled(user_id: str, course_id: str) -> None:
+    """The entitlement check of a write that opens no content (lesson progress, #13a): one strongly
+    consistent GetItem, so a revoke counts from the very next request. Not audited: a heartbeat every
+    few seconds would bury the trail, and it hands out nothing (docs/security.md)."""
+    try:
+        entitlement = Entitlement.get(*Entitlement.key(user_id, course_id), consistent_read=True)
+    except DoesNotExist:
+        raise NotEntitled() from None
+    if entitlement.status != ACTIVE:
+        raise NotEntitled()
