@@ -204,6 +204,11 @@ def journey(api, emu, runner):
         "statusCode"] == 200
     signed_in = api.post("/checkout", body={"course_slug": course.slug}, headers=headers)
     assert signed_in["statusCode"] < 500
+    # A free course's enrolment (LearnerFunction: the course, the grant, and reading it back the second time).
+    from factories import make_course
+
+    free = make_course("free-journey-course", price=None, modules=1, lessons_per_module=1)
+    assert [api.post(f"/courses/{free.slug}/enroll", headers=headers)["statusCode"] for _ in range(2)] == [201, 200]
 
     # Refund, dispute, expiry.
     emu.refund(paid["payment_intent"], amount=1000)

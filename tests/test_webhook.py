@@ -146,7 +146,7 @@ def test_paid_checkout_grants_access_binds_the_guest_and_emails_once(shop):
     assert [o.id for o in Order.by_user.query(f"USER#{user_id}")] == [order.id]
     assert shop.has_access(order)
     entitlement = entitlements.get(user_id, shop.course.id)
-    assert entitlement.order_id == order.id and entitlement.source == "purchase"
+    assert entitlement.order_id == order.id and entitlement.source == "order"
 
     [receipt] = emails("receipt", "guest@example.com")
     assert "49.00 USD" in receipt.body and shop.course.title in receipt.body

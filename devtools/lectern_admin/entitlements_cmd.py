@@ -69,6 +69,7 @@ def _actor(args: argparse.Namespace) -> str:
 
 def _change(args: argparse.Namespace, verb: str) -> int:
     from lectern.entitlements import service
+    from lectern.models.entitlements import OPERATOR
 
     user_id, course = _user_id(args.email), _course(args.course)
     if user_id is None:
@@ -77,7 +78,7 @@ def _change(args: argparse.Namespace, verb: str) -> int:
         return _fail(f"no course with slug {args.course!r}")
     if verb == "grant":
         change = service.grant(user_id, course.id, course.slug, reason=args.reason, actor=_actor(args),
-                               require_paid_order=False)
+                               require_paid_order=False, source=OPERATOR)
     else:
         change = service.revoke(user_id, course.id, reason=args.reason, actor=_actor(args))
     if not change.changed:

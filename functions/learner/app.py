@@ -1,20 +1,22 @@
-"""Learner function: /me, /me/courses, /me/orders, /learn/{course_slug}[/lessons/{lesson_slug}].
+"""Learner function: /me, /me/courses, /me/orders, /learn/{course_slug}[/lessons/{lesson_slug}],
+and POST /courses/{slug}/enroll (a free course into the library: an entitlement, which this function
+already writes beside its access audit, so it needs only reads more than it had).
 
 Every route but preview lessons needs a signed-in user (lectern.api.auth);
 every answer is personal, so nothing may be cached (`no-store`).
 """
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
-
 from lectern import snapstart
 from lectern.accounts.schemas import UserEnvelope
 from lectern.api.app import LecternResolver
 from lectern.api.auth import SIGNED_IN, SIGNED_IN_OPTIONAL, document_bearer_auth, require_user_id
 from lectern.api.schemas import api_responses
-from lectern.learning import learn, library
-from lectern.learning.schemas import LearnerCourseEnvelope, LessonPlayerEnvelope, Library, OrderHistory
+from lectern.learning import enrolment, learn, library
+from lectern.learning.schemas import Enrolment, LearnerCourseEnvelope, LessonPlayerEnvelope, Library, OrderHistory
 from lectern.observability import logger, metrics, tracer
 
 app = LecternResolver(cache_control="no-store")
@@ -40,6 +42,21 @@ def my_courses() -> Library:
          security=SIGNED_IN, responses=api_responses(200, OrderHistory, 401, 503))
 def my_orders() -> OrderHistory:
     return library.my_orders(require_user_id(app))
+
+
+@app.post("/courses/<slug>/enroll", status_code=201, summary="Enrol in a free course", tags=_TAGS,
+          security=SIGNED_IN,
+          description="A published course without a price goes into the signed-in user's library (an "
+                      "entitlement with source `free`). 201 when enrolled now; 200 with the same shape when "
+                      "the user already has the course. 404 for an unknown or unpublished course; 409 "
+                      "`not_free` for a priced course (buy it with POST /checkout).",
+          responses={**api_responses(201, Enrolment, 401, 404, 409, 503, description="Enrolled now"),
+                     **{200: api_responses(200, Enrolment, description="Already enrolled")[200]}})
+def enroll(slug: Slug) -> Enrolment:
+    enrolled, created = enrolment.enrol(require_user_id(app), slug)
+    if created:
+        return enrolled
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=enrolled.model_dump())
 
 
 @app.get("/learn/<course_slug>", summary="The course player's outline, with each lesson's resources",

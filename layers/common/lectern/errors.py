@@ -54,8 +54,14 @@ class NotFound(DomainError):
 class AlreadyOwned(DomainError):
     code, message = "already_owned", "This course is already in your library."
 
+
 class FreeCourse(DomainError):
-    code, message = "free_course", "This course is free: enrol from its page instead of buying it."
+    code, message = "free_course", ("This course is free: enrol from its page (POST /courses/{slug}/enroll) "
+                                    "instead of buying it.")
+
+
+class NotFree(DomainError):
+    code, message = "not_free", "This course is not free: buy it (POST /checkout) to enrol."
 
 
 class CheckoutInProgress(DomainError):

@@ -22,6 +22,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "method_not_allowed": 405,
     "already_owned": 409,
     "free_course": 409,
+    "not_free": 409,
     "checkout_in_progress": 409,
     "email_taken": 409,
     "conflict": 409,

@@ -9,6 +9,7 @@ import re
 ROUTES: dict[str, tuple[str, ...]] = {
     "/courses": ("GET",),
     "/courses/{slug}": ("GET",),
+    "/courses/{slug}/enroll": ("POST",),
     "/auth/register": ("POST",),
     "/auth/login": ("POST",),
     "/auth/refresh": ("POST",),

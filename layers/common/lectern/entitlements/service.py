@@ -26,7 +26,8 @@ from lectern.clock import iso
 from lectern.ids import new_id
 from lectern.models.base import condition_failed, transaction
 from lectern.models.entitlements import (
-    ACTIVE, REVOKED, Entitlement, EntitlementHistory, entitlements_of, history_key, history_of, revoke_certificate,
+    ACTIVE, GIFT, OPERATOR, ORDER, REVOKED, SOURCES, Entitlement, EntitlementHistory, entitlements_of, history_key,
+    history_of, revoke_certificate,
 )
 from lectern.models.orders import PAID, Order
 
@@ -69,15 +70,20 @@ def is_active(user_id: str, course_id: str) -> bool:
 
 
 def grant(user_id: str, course_id: str, course_slug: str, *, reason: str, actor: str,
-          order_id: str | None = None, require_paid_order: bool = True) -> Change:
+          order_id: str | None = None, require_paid_order: bool = True, source: str | None = None) -> Change:
     """Make the entitlement active. No-op (changed=False) if it already is, or
     (for a purchase) if the order no longer gives access when the write lands
-    (not paid, or a dispute open or lost)."""
+    (not paid, or a dispute open or lost). `source` (models.entitlements.SOURCES) defaults to
+    `order` with an order, `operator` without; a gift's order grants with `gift`, and a free
+    course's enrolment with `free`."""
+    source = source or (ORDER if order_id else OPERATOR)
+    if source not in SOURCES or (source in (ORDER, GIFT)) != (order_id is not None):
+        raise ValueError(f"entitlement source {source!r} with order {order_id!r}")
     now = iso()
     pk, sk = Entitlement.key(user_id, course_id)
     entitlement = Entitlement(pk, sk, id=new_id(), user_id=user_id, course_id=course_id,
                               course_slug=course_slug, order_id=order_id,
-                              source="purchase" if order_id else "operator", status=ACTIVE, granted_at=now)
+                              source=source, status=ACTIVE, granted_at=now)
     try:
         with transaction() as write:
             write.save(entitlement, condition=Entitlement.pk.does_not_exist() | (Entitlement.status == REVOKED))

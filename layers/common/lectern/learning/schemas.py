@@ -162,3 +162,8 @@ class CertificateList(BaseModel):
 
 class CertificateEnvelope(BaseModel):
     certificate: PublicCertificate
+
+
+class Enrolment(BaseModel):
+    course_slug: str
+    enrolled_at: str = Field(description="When the entitlement was (last) granted, UTC")

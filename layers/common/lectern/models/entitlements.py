@@ -21,6 +21,22 @@ _META = meta("ENTITLEMENTS_TABLE")
 
 ACTIVE, REVOKED = "active", "revoked"
 
+# Where an entitlement came from: a paid order of the user's own, a free course's enrolment, a paid
+# order someone else made as a gift to the user, an operator's grant. Items written before the
+# sources were named say "purchase": that is an order, and it is read as ORDER (SourceAttribute).
+ORDER, FREE, GIFT, OPERATOR = "order", "free", "gift", "operator"
+SOURCES = (ORDER, FREE, GIFT, OPERATOR)
+LEGACY_SOURCES = {"purchase": ORDER}
+
+
+class SourceAttribute(UnicodeAttribute):
+    """An entitlement's source, normalised on read: a legacy value ("purchase") becomes the one it
+    means now ("order"), so no caller ever sees it; new writes only ever store SOURCES."""
+
+    def deserialize(self, value: str) -> str:
+        value = super().deserialize(value)
+        return LEGACY_SOURCES.get(value, value)
+
 
 def user_pk(user_id: str) -> str:
     return f"USER#{user_id}"
@@ -33,8 +49,8 @@ class Entitlement(KeyedModel):
     user_id = UnicodeAttribute()
     course_id = UnicodeAttribute()
     course_slug = UnicodeAttribute()
-    order_id = UnicodeAttribute(null=True)  # None for an operator grant
-    source = UnicodeAttribute(default="purchase")  # purchase | operator
+    order_id = UnicodeAttribute(null=True)  # None for a free enrolment or an operator grant
+    source = SourceAttribute(default=ORDER)  # order | free | gift | operator ("purchase" is read as order)
     status = UnicodeAttribute()
     granted_at = UnicodeAttribute()
     revoked_at = UnicodeAttribute(null=True)

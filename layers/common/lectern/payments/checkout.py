@@ -144,7 +144,7 @@ def _purchasable_course(slug: str) -> Course:
     if not course.is_published:
         raise NotFound("No such course.")
     if course.price_amount is None:
-        raise FreeCourse("This course is free: enrol from its page instead of buying it.")
+        raise FreeCourse()
     if not course.stripe_price_id:
         raise NotFound("No such course.")
     return course
