@@ -10,7 +10,7 @@ made with plain boto3 clients against the same server. Route and floor calls alt
 so both see the same machine; medians are reported.
 
 DynamoDB requests are counted with a botocore `before-call` hook on every client
-(the same hook as tests/request_counter.py); a Scan fails the benchmark.
+(the same hook as tests/support/request_counter.py); a Scan fails the benchmark.
 """
 import json
 import os

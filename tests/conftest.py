@@ -1,4 +1,9 @@
-"""Shared fixtures: a moto AWS built from template.yaml, and the functions in-process."""
+"""Shared fixtures for every lane: a moto AWS built from template.yaml, the functions in-process,
+and the real local stack on loopback. Helpers live in the `support` package (tests/support/).
+
+Lanes: tests/unit (no AWS), tests/api (handlers on moto), tests/stack (HTTP against `make dev`'s
+stack, marker `stack`), tests/browser (Chromium against it, marker `browser`), tests/devtools
+(the local stack's own parts: embedded AWS, worker pool, Stripe and Stream emulators)."""
 import os
 
 # Before anything imports boto3, PynamoDB or Powertools: fake credentials, quiet telemetry.
@@ -17,8 +22,11 @@ from moto import mock_aws  # noqa: E402
 from lectern.config import reset_settings  # noqa: E402
 from lectern_dev import aws_resources  # noqa: E402
 from lectern_dev.runner import InProcessRunner  # noqa: E402
-from api_client import Api  # noqa: E402
-from stack_process import E2E_AUTH_SIGNING_KEY, E2E_WEBHOOK_SECRET  # noqa: E402
+from support.api_client import Api  # noqa: E402
+from support.stack_process import E2E_AUTH_SIGNING_KEY, E2E_WEBHOOK_SECRET, StackProcess  # noqa: E402
+
+# The payment fixtures (emulator, stripe_env, shop...) for every lane, without importing them by name.
+pytest_plugins = ["support.payments_support"]
 
 
 class SettingsAwareMonkeyPatch(pytest.MonkeyPatch):
@@ -89,17 +97,9 @@ def api(aws, runner):
     return Api(runner)
 
 
-# Known to the HTTP tests, so they can mint expired or forged access tokens for the stack
-# and sign webhook deliveries of their own (tests/test_webhook_burst.py).
-E2E_AUTH_SIGNING_KEY = "e2e-only-signing-key-" + "k" * 40
-E2E_WEBHOOK_SECRET = "whsec_e2e_only_" + "w" * 24
-
-
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory):
     """The real local stack (`make dev`'s process) on free loopback ports, shared by the HTTP tests."""
-    from stack_process import StackProcess
-
     stack = StackProcess(tmp_path_factory.mktemp("stack"), extra_env={
         "AUTH_SIGNING_KEY": E2E_AUTH_SIGNING_KEY, "STRIPE_WEBHOOK_SECRET": E2E_WEBHOOK_SECRET,
         # Its SES refuses unverified recipients at this domain, like SES's sandbox (test_e2e_http.py).

@@ -18,7 +18,7 @@ then this, which:
 6. prints the sender domain's DKIM records and its verification state, warns while the SES
    account is in the sandbox, and prints the shop's URL and the webhook URL for Stripe.
 
-Every step is a function of boto3 clients (tests/test_deploy_cmd.py runs them against moto);
+Every step is a function of boto3 clients (tests/api/test_deploy_cmd.py runs them against moto);
 --dry-run prints what each step would run, touching nothing.
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A local stand-in for Lambda SnapStart: fork a primed process, and treat each child as an
-environment restored from its snapshot (tests/test_snapstart.py, bench/restore.py).
+environment restored from its snapshot (tests/unit/test_snapstart.py, bench/restore.py).
 
 A child of `os.fork()` starts with a copy of its parent's memory, as a restored environment starts
 with a copy of the snapshot's. Two differences, one undone here:

@@ -9,7 +9,7 @@ from collections import Counter
 from aws_lambda_powertools.metrics import MetricUnit
 
 # The outbox's builders, loaded at init rather than at the first retry (and so checked by
-# tests/test_cold_imports.py: CoreLayer only, no Stripe, argon2 or JWT).
+# tests/unit/test_cold_imports.py: CoreLayer only, no Stripe, argon2 or JWT).
 import lectern.accounts.mails  # noqa: F401
 import lectern.payments.purchase_mails  # noqa: F401
 from lectern.notifications import outbox

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from browser_support import Browser, Stack, chromium_missing_reason, screenshots_dir
+from support.browser_support import Browser, Stack, chromium_missing_reason, screenshots_dir
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import re
 import pytest
 import requests
 
-from browser_support import WAIT_SECONDS, unique_email
+from support.browser_support import WAIT_SECONDS, unique_email
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from browser_support import WAIT_SECONDS
+from support.browser_support import WAIT_SECONDS
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 

@@ -3,7 +3,7 @@ URL parser has read it (which drops tabs and newlines: `/%09/evil.example` is `/
 import pytest
 import requests
 
-from browser_support import unique_email
+from support.browser_support import unique_email
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 

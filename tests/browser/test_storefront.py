@@ -6,7 +6,7 @@ import time
 import pytest
 import requests
 
-from browser_support import REPO_ROOT, WAIT_SECONDS, unique_email
+from support.browser_support import REPO_ROOT, WAIT_SECONDS, unique_email
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 

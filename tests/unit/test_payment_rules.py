@@ -1,5 +1,4 @@
 """The payment rules on Stripe values: no moto, no HTTP, no DynamoDB."""
-import sys
 
 import pytest
 

@@ -1,4 +1,4 @@
-// Lesson progress without the DOM (so Node's test runner can drive it: tests/web/progress.test.mjs).
+// Lesson progress without the DOM (so Node's test runner can drive it: tests/unit/web/progress.test.mjs).
 //
 // `heartbeat()` turns the player's events (player.js re-dispatches Stream's as `lectern:player`
 // {event, currentTime, duration}) into saves of PUT /learn/{course}/lessons/{lesson}/progress:

@@ -3,7 +3,7 @@
 `settings()` builds one frozen `Settings` from the environment the first time it is
 called (at a function's init: the modules a handler imports ask for it) and keeps it
 for the life of the process. No other module under `lectern/` reads the environment
-(tests/test_settings.py checks); they ask `settings()`.
+(tests/unit/test_settings.py checks); they ask `settings()`.
 
 Two modes, told apart by `AWS_LAMBDA_FUNCTION_NAME` (which Lambda always sets and no
 template can override):

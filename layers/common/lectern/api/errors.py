@@ -78,7 +78,7 @@ AnyError = ApiError | DomainError
 
 
 def status_of(error: AnyError) -> int:
-    """The error's status (a code missing from the table, which tests/test_api_doc.py rules out, is a 500)."""
+    """The error's status (a code missing from the table, which tests/unit/test_api_doc.py rules out, is a 500)."""
     return STATUS_BY_CODE.get(error.code, 500)
 
 

@@ -1,7 +1,7 @@
 """Every (method, path) the HTTP API serves, as declared in template.yaml.
 
 The `$default` route needs this to tell "unknown path" (404) from "wrong
-method" (405 with Allow). tests/test_template.py fails when it drifts from
+method" (405 with Allow). tests/unit/test_template.py fails when it drifts from
 the template, so it cannot go stale.
 """
 import re
