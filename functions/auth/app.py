@@ -1,6 +1,8 @@
 """Auth function: /auth/* (register, login, refresh, logout, verify, forgot, reset, claim),
 and POST /checkout/{checkout_session_id}/resend-claim (a guest buyer's claim link again: it is
-an account email, so it is sent from here, the function that already writes tokens and mails).
+an account email, so it is sent from here, the function that already writes tokens and mails),
+and POST /me/orders/{order_id}/resend-gift (a gift's email again, with a recipient's claim link:
+the same reason).
 
 Thin handler: the pydantic models of lectern.accounts.schemas are the wire contract (and the
 OpenAPI); lectern.accounts.service does the work.
@@ -18,10 +20,14 @@ from lectern.accounts.schemas import (
     RefreshTokenRequest, RegisterRequest, ResetPasswordRequest, TokenResponse, UserEnvelope,
 )
 from lectern.api.app import LecternResolver
+from lectern.api.auth import SIGNED_IN, document_bearer_auth, require_user_id
 from lectern.api.schemas import api_responses
 from lectern.observability import logger, metrics, tracer
+from lectern.payments import gifts
+from lectern.payments.schemas import GiftResent
 
 app = LecternResolver()
+document_bearer_auth(app)
 
 _TAGS = ["Accounts"]
 
@@ -110,6 +116,18 @@ def resend_claim(checkout_session_id: Annotated[str, Path(max_length=255)]) -> C
     service.resend_claim(checkout_session_id, _client())
     return ClaimLinkAccepted(message="If this purchase has an account waiting for a password, a new link "
                                      "is on its way to the email used at checkout.")
+
+
+@app.post("/me/orders/<order_id>/resend-gift", status_code=202, tags=["Learner"], security=SIGNED_IN,
+          summary="Email a gift's recipient again",
+          responses=api_responses(202, GiftResent, 401, 404, 429, 503, description="Handed over for sending"))
+def resend_gift(order_id: Annotated[str, Path(max_length=64)]) -> GiftResent:
+    """Only the buyer of a paid gift order: the gift email goes to its recipient again (with a fresh
+    claim link, superseding the last, while the recipient has not set a password). 404 for an order that
+    is not the caller's, not a gift or not paid (refunded included). 429 `rate_limited` (with
+    `Retry-After`) when this client asked for too many emails, or the recipient's address had its share
+    (3 an hour)."""
+    return gifts.resend_gift(require_user_id(app), order_id, _client())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

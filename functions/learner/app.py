@@ -10,6 +10,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
+
 from lectern import snapstart
 from lectern.accounts.schemas import UserEnvelope
 from lectern.api.app import LecternResolver

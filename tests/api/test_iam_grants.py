@@ -204,6 +204,14 @@ def journey(api, emu, runner):
         "statusCode"] == 200
     signed_in = api.post("/checkout", body={"course_slug": course.slug}, headers=headers)
     assert signed_in["statusCode"] < 500
+    # A gift, bought by the signed-in learner: the webhook grants the recipient; the buyer emails it again
+    # (AuthFunction reads the order with its items).
+    gift = api.post("/checkout", body={"course_slug": sellable_course(emu).slug,
+                                       "gift": {"recipient_email": "friend@example.com", "message": "Enjoy"}},
+                    headers=headers)["json"]
+    gift_paid = emu.pay(gift["checkout_session_id"])
+    assert deliver(runner, last_event(emu, "checkout.session.completed", gift_paid["id"]))["statusCode"] == 200
+    assert api.post(f"/me/orders/{gift['order_id']}/resend-gift", headers=headers)["statusCode"] == 202
     # A free course's enrolment (LearnerFunction: the course, the grant, and reading it back the second time).
     from factories import make_course
 

@@ -161,3 +161,12 @@ def allow_mail_to(address: str) -> bool:
     digest = hashlib.sha256(normalize_email(address).encode()).hexdigest()
     hits, _ = _count("address", digest, ADDRESS_WINDOW_SECONDS)
     return hits <= mails_per_address()
+
+
+def check_mail_to(address: str, message: str = "Too many emails went to this address; try again later.") -> None:
+    """Count a mail to `address` (the same counter as allow_mail_to); 429 with Retry-After once the address has
+    had its share: for a signed-in caller who knows the address (a gift's buyer), so the answer tells nothing new."""
+    digest = hashlib.sha256(normalize_email(address).encode()).hexdigest()
+    hits, window_end = _count("address", digest, ADDRESS_WINDOW_SECONDS)
+    if hits > mails_per_address():
+        raise RateLimited(message, retry_after_seconds=max(window_end - int(time.time()), 1))

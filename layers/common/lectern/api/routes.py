@@ -21,6 +21,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/me": ("GET",),
     "/me/courses": ("GET",),
     "/me/orders": ("GET",),
+    "/me/orders/{order_id}/resend-gift": ("POST",),
     "/learn/{course_slug}": ("GET",),
     "/learn/{course_slug}/lessons/{lesson_slug}": ("GET",),
     "/learn/{course_slug}/lessons/{lesson_slug}/progress": ("PUT",),

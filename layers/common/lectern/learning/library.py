@@ -7,7 +7,9 @@ from lectern.catalog.views import course_summary
 from lectern.entitlements import service as entitlements
 from lectern.errors import NotFound, NotSignedIn
 from lectern.learning import progress
-from lectern.learning.schemas import Library, LibraryCourse, OrderHistory, OrderHistoryEntry, OrderHistoryItem
+from lectern.learning.schemas import (
+    Library, LibraryCourse, OrderGift, OrderHistory, OrderHistoryEntry, OrderHistoryItem,
+)
 from lectern.models import entitlements as store
 from lectern.models import orders
 from lectern.models.orders import Order, OrderItem
@@ -51,6 +53,8 @@ def _order_view(order: Order, items: list[OrderItem]) -> OrderHistoryEntry:
         refunded_at=order.refunded_at, refund_reason=order.refund_reason,
         items=[OrderHistoryItem(course_id=i.course_id, course_slug=i.course_slug, course_title=i.course_title,
                                 unit_amount=int(i.unit_amount), quantity=int(i.quantity)) for i in items],
+        gift=OrderGift(recipient_email=order.gift_recipient_email, recipient_name=order.gift_recipient_name)
+        if order.is_gift else None,
     )
 
 

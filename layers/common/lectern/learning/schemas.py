@@ -50,6 +50,11 @@ class OrderHistoryItem(BaseModel):
     quantity: int
 
 
+class OrderGift(BaseModel):
+    recipient_email: str
+    recipient_name: str | None
+
+
 class OrderHistoryEntry(BaseModel):
     id: str
     status: Literal["pending", "paid", "failed", "refunded"]
@@ -64,6 +69,8 @@ class OrderHistoryEntry(BaseModel):
         description="`duplicate_purchase`: Lectern refunded this payment itself, because the "
                                   "course was already bought through another order")
     items: list[OrderHistoryItem]
+    gift: OrderGift | None = Field(
+        description="Set on a gift: who got the course (POST /me/orders/{order_id}/resend-gift emails them again)")
 
 
 class OrderHistory(BaseModel):

@@ -5,8 +5,10 @@
 - refund record:    pk = ORDER#<id>, sk = REFUND#<stripe refund id>
 - session lookup:   pk = CHECKOUT#<checkout session id>, sk = CHECKOUT (uniqueness of the session id)
 - intent lookup:    pk = PAYMENT_INTENT#<id>, sk = PAYMENT_INTENT (refund and dispute events → order)
-- open checkout:    pk = CHECKOUTS#<email>, sk = <course_id>#GUEST | <course_id>#USER#<user_id>
-                    (the buyer's latest checkout for a course: reused while its session is open)
+- open checkout:    pk = CHECKOUTS#<email>, sk = <course_id>#GUEST | <course_id>#USER#<user_id>, or for a gift
+                    <course_id>#GIFT#<recipient email>#GUEST | …#USER#<user_id>
+                    (the buyer's latest checkout for a course, or for a course as a gift to one recipient:
+                    reused while its session is open)
 - checkout throttle: pk = THROTTLE#CHECKOUT#<IP|EMAIL|USER>#<value>, sk = WINDOW
 
 Money fields are written once, when the order is created or paid, and never
@@ -67,6 +69,14 @@ class Order(KeyedModel):
     duplicate_of = UnicodeAttribute(null=True)  # the order that already gave access when this one was paid
     receipt_sent_at = UnicodeAttribute(null=True)
     claim_sent_at = UnicodeAttribute(null=True)
+    # A gift: written with the order at checkout and never changed (the buyer's own input, validated
+    # there: lectern.fields); the paid order grants its courses to the recipient, not the buyer.
+    gift_recipient_email = UnicodeAttribute(null=True)
+    gift_recipient_name = UnicodeAttribute(null=True)
+    gift_message = UnicodeAttribute(null=True)
+    gift_sender_name = UnicodeAttribute(null=True)  # the signed-in buyer's account name then (guests: none)
+    gift_recipient_user_id = UnicodeAttribute(null=True)  # bound at fulfillment, as `user_id` is for the buyer
+    gift_sent_at = UnicodeAttribute(null=True)  # the gift email's stamp (sent once, like receipt_sent_at)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     by_user = OrdersByUser()
@@ -74,6 +84,15 @@ class Order(KeyedModel):
     @staticmethod
     def key(order_id: str) -> tuple[str, str]:
         return order_pk(order_id), "ORDER"
+
+    @property
+    def is_gift(self) -> bool:
+        return self.gift_recipient_email is not None
+
+    @property
+    def grantee_id(self) -> str | None:
+        """Who the order gives access to: the recipient of a gift, else the buyer (None until bound)."""
+        return self.gift_recipient_user_id if self.is_gift else self.user_id
 
 
 class OrderItem(KeyedModel):
@@ -133,13 +152,25 @@ class OpenCheckout(KeyedModel):
     order_id = UnicodeAttribute()
     session_id = UnicodeAttribute(null=True)  # null while the session is being created
     promotion_code = UnicodeAttribute(null=True)
+    gift_digest = UnicodeAttribute(null=True)  # a gift's recipient, name and message (hashed): reused only if equal
     created_at_epoch = NumberAttribute()
     session_expires_at = NumberAttribute(null=True)  # unix seconds, Stripe's expires_at
     expires_at_epoch = NumberAttribute(null=True)  # TTL: some time after the session expired
 
     @staticmethod
-    def key(email: str, course_id: str, user_id: str | None) -> tuple[str, str]:
-        return open_checkouts_pk(email), f"{course_id}#{f'USER#{user_id}' if user_id else 'GUEST'}"
+    def key(email: str, course_id: str, user_id: str | None, gift_to: str | None = None) -> tuple[str, str]:
+        return open_checkouts_pk(email), f"{checkouts_prefix(course_id, gift_to)}{f'USER#{user_id}' if user_id else 'GUEST'}"
+
+
+def checkouts_prefix(course_id: str, gift_to: str | None) -> str:
+    """The sort-key prefix of a buyer's slots for a course (gift_to None) or for it as a gift to one
+    address. The buyer's own slots are `<course>#GUEST` / `<course>#USER#…`: a Query for the prefix
+    `<course>#` also returns the gift slots, which `is_gift_slot` tells apart."""
+    return f"{course_id}#GIFT#{gift_to.strip().lower()}#" if gift_to else f"{course_id}#"
+
+
+def is_gift_slot(sort_key: str) -> bool:
+    return "#GIFT#" in sort_key
 
 
 def open_checkouts_pk(email: str) -> str:

@@ -19,6 +19,8 @@ idempotent (its ClientRequestToken), but an endpoint that does not (moto, emulat
 the retry on the conditions the first attempt satisfied. So a refused create or attach is
 read back before it is taken for a refusal: if it landed, the checkout goes on.
 """
+import hashlib
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -43,7 +45,7 @@ from lectern.models.orders import (
     FAILED, PENDING, CheckoutSessionRef, CheckoutThrottle, OpenCheckout, Order, OrderItem, load_order_with_items,
 )
 from lectern.observability import logger
-from lectern.payments.schemas import CheckoutCreated, CheckoutRequest, CheckoutStatus, CourseRef
+from lectern.payments.schemas import CheckoutCreated, CheckoutRequest, CheckoutStatus, CourseRef, GiftRequest
 
 _SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
 
@@ -64,6 +66,15 @@ _SLOT_TTL_SECONDS = 2 * 24 * 60 * 60  # kept a while after its session expired, 
 class _Buyer:
     email: str
     user_id: str | None  # set when signed in
+    name: str | None = None  # the signed-in account's name
+
+
+def _gift_digest(gift: GiftRequest | None) -> str | None:
+    """What must match for an open gift checkout to be answered again: the same recipient, name and message."""
+    if gift is None:
+        return None
+    raw = json.dumps([gift.recipient_email, gift.recipient_name, gift.message], ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 class _SlotTaken(Exception):
@@ -73,18 +84,26 @@ class _SlotTaken(Exception):
 def start_checkout(request: CheckoutRequest, user_id: str | None, client_ip: str | None = None) -> CheckoutCreated:
     course = _purchasable_course(request.course_slug)
     buyer = _buyer(request, user_id)
-    owner = buyer.user_id or user_id_for_email(buyer.email)
+    gift = request.gift
+    if gift is not None and gift.recipient_email == buyer.email:
+        raise ValidationFailed(details={"gift.recipient_email": [
+            "is your own address: buy the course for yourself, without `gift`"]})
+    # Whoever the order would give the course to must not have it already: the buyer, or the gift's recipient.
+    owner = (user_id_for_email(gift.recipient_email) if gift is not None
+             else buyer.user_id or user_id_for_email(buyer.email))
     if owner and entitlements.is_active(owner, course.id):
-        raise AlreadyOwned()
+        raise AlreadyOwned("The recipient already has this course." if gift is not None else None)
     code = request.promotion_code
-    slot_key = OpenCheckout.key(buyer.email, course.id, buyer.user_id)
+    digest = _gift_digest(gift)
+    slot_key = OpenCheckout.key(buyer.email, course.id, buyer.user_id,
+                                gift.recipient_email if gift is not None else None)
 
     if client_ip:  # every attempt that may reach Stripe counts for its address, a reuse too
         _limit(("IP", client_ip), "CHECKOUT_LIMIT_PER_IP", LIMIT_PER_IP)
     slot = _get_slot(slot_key)
     if slot is not None and slot.session_id is None and _in_flight(slot):
         slot = _settled_slot(slot_key)  # a double click: wait for the first one's session
-    if slot is not None and slot.session_id and _same_code(slot.promotion_code, code):
+    if slot is not None and slot.session_id and _same_code(slot.promotion_code, code) and slot.gift_digest == digest:
         reused = _reuse(slot)
         if reused is not None:
             return reused
@@ -95,16 +114,18 @@ def start_checkout(request: CheckoutRequest, user_id: str | None, client_ip: str
         _limit(("USER", buyer.user_id) if buyer.user_id else ("EMAIL", buyer.email), "CHECKOUT_LIMIT_PER_BUYER",
                LIMIT_PER_BUYER)
     promotion_id = _promotion_code_id(code) if code else None
-    if slot is not None and slot.session_id and buyer.user_id and not _same_code(slot.promotion_code, code):
+    if slot is not None and slot.session_id and buyer.user_id and not (_same_code(slot.promotion_code, code)
+                                                                      and slot.gift_digest == digest):
         # Replaced by its signed-in owner: the old session can no longer be paid. A guest is only an email
         # anyone can type, so a guest's replacement leaves the old one be (if both get paid, the later
         # payment is refunded as a duplicate): a stranger must not be able to cancel someone's checkout.
         _expire_quietly(slot.session_id)
     try:
-        order = _create_pending_order(course, buyer, code, promotion_id, slot_key, slot)
+        order = _create_pending_order(course, buyer, code, promotion_id, slot_key, slot, gift)
     except _SlotTaken:
         slot = _settled_slot(slot_key)
-        reused = _reuse(slot) if slot and slot.session_id and _same_code(slot.promotion_code, code) else None
+        reused = (_reuse(slot) if slot and slot.session_id and _same_code(slot.promotion_code, code)
+                  and slot.gift_digest == digest else None)
         if reused is None:
             raise CheckoutInProgress() from None
         return reused
@@ -155,7 +176,7 @@ def _buyer(request: CheckoutRequest, user_id: str | None) -> _Buyer:
         user = get_user(user_id)
         if user is None:  # a valid token for a deleted account
             raise NotSignedIn()
-        return _Buyer(email=user.email, user_id=user.id)
+        return _Buyer(email=user.email, user_id=user.id, name=user.name or None)
     if not request.email:
         raise ValidationFailed(details={"email": ["is required unless you are signed in"]})
     return _Buyer(email=request.email, user_id=None)
@@ -268,20 +289,25 @@ def _limit(key: tuple[str, str], variable: str, default: int) -> None:
 # ------------------------------------------------------------------ writes
 
 def _create_pending_order(course: Course, buyer: _Buyer, promotion_code: str | None, promotion_id: str | None,
-                          slot_key: tuple[str, str], seen_slot: OpenCheckout | None) -> Order:
+                          slot_key: tuple[str, str], seen_slot: OpenCheckout | None,
+                          gift: GiftRequest | None = None) -> Order:
     """The order, its item and the buyer's slot for the course in one transaction. The slot must
-    still be the one read before (or absent): else a concurrent checkout took it (_SlotTaken)."""
+    still be the one read before (or absent): else a concurrent checkout took it (_SlotTaken).
+    A gift is part of the order from here on (fulfillment reads it from the order, nowhere else)."""
     order_id, now = new_id(), iso()
     amount = int(course.price_amount)
     order = Order(*Order.key(order_id), id=order_id, status=PENDING, email=buyer.email, user_id=buyer.user_id,
                   promotion_code=promotion_code, promotion_code_id=promotion_id, currency=course.currency,
                   subtotal_amount=amount, discount_amount=0, total_amount=amount, created_at=now)
+    if gift is not None:
+        order.gift_recipient_email, order.gift_recipient_name = gift.recipient_email, gift.recipient_name
+        order.gift_message, order.gift_sender_name = gift.message, buyer.name
     item = OrderItem(*OrderItem.key(order_id, course.id), order_id=order_id, course_id=course.id,
                      course_slug=course.slug, course_title=course.title, unit_amount=amount, quantity=1,
                      currency=course.currency, stripe_price_id=course.stripe_price_id)
     epoch = int(time.time())
     slot = OpenCheckout(*slot_key, order_id=order_id, promotion_code=promotion_code, created_at_epoch=epoch,
-                        expires_at_epoch=epoch + _SLOT_TTL_SECONDS)
+                        expires_at_epoch=epoch + _SLOT_TTL_SECONDS, gift_digest=_gift_digest(gift))
     slot_unchanged = (OpenCheckout.pk.does_not_exist() if seen_slot is None
                       else OpenCheckout.order_id == seen_slot.order_id)
     try:

@@ -24,11 +24,11 @@ from lectern.accounts.users import ensure_user_for_email, get_user
 from lectern.clock import iso
 from lectern.entitlements import service as entitlements
 from lectern.models.base import condition_failed, transaction
-from lectern.models.entitlements import ACTIVE
+from lectern.models.entitlements import ACTIVE, GIFT, ORDER
 from lectern.models import orders
 from lectern.models.orders import (
     DUPLICATE_PURCHASE, FAILED, PAID, PENDING, REFUNDED, CheckoutSessionRef, OpenCheckout, Order, OrderItem,
-    PaymentIntentRef, RefundRecord, load_order_with_items, open_checkouts_pk,
+    PaymentIntentRef, RefundRecord, checkouts_prefix, is_gift_slot, load_order_with_items, open_checkouts_pk,
 )
 from lectern.models.users import User
 from lectern.notifications import email, outbox
@@ -173,9 +173,14 @@ def _owns_payment(order: Order, payment_intent_id: str) -> bool:
 
 def _fulfilled_order(order: Order | None) -> Order | None:
     """Refunds and disputes act on a fulfilled order; before that they must wait."""
-    if order is not None and (order.status == PENDING or (order.status == PAID and not order.gsi1pk)):
+    if order is not None and (order.status == PENDING or (order.status == PAID and not order.gsi1pk)
+                              or (order.status == PAID and order.is_gift and not order.gift_recipient_user_id)):
         raise RetryLater(f"order {order.id} is not fulfilled yet")
     return order
+
+
+def _source(order: Order) -> str:
+    return GIFT if order.is_gift else ORDER
 
 
 # ------------------------------------------------------------------ checkout
@@ -212,21 +217,28 @@ def fulfill_checkout(session_id: str, *, actor: str) -> str:
     if changed:  # the buyer's other checkouts for these courses can no longer be paid
         _expire_other_checkouts(order, items)
     user = _bind_buyer(order)
-    held_through = None  # another order that already gives the buyer these courses
+    # A gift's course goes to its recipient (from the order Lectern wrote at checkout, never from anything
+    # the session carries), whose account is made for a new address as a guest buyer's is; never to the buyer.
+    grantee = _bind_recipient(order) if order.is_gift else user
+    held_through = None  # another order (or, for a gift, any other grant) that already gives the grantee these
     if not rules.dispute_blocks_access(order.dispute_status):  # a redelivered completion must not undo a chargeback
         for item in items:
-            change = entitlements.grant(user.id, item.course_id, item.course_slug, reason="purchase", actor=actor,
-                                        order_id=order.id, require_paid_order=True)
+            change = entitlements.grant(grantee.id, item.course_id, item.course_slug, reason="purchase",
+                                        actor=actor, order_id=order.id, require_paid_order=True,
+                                        source=_source(order))
             holder = change.entitlement
             if not change.changed and holder is not None and holder.status == ACTIVE \
-                    and holder.order_id not in (None, order.id):
-                held_through = holder.order_id
+                    and holder.order_id != order.id and (holder.order_id is not None or order.is_gift):
+                held_through = holder.order_id or f"{holder.source}:{holder.id}"
     if held_through is not None:  # one course, one payment: this one goes back
         return _refund_duplicate(order, held_through)
     _send_once(order, Order.receipt_sent_at, purchase_mails.RECEIPT, lambda: receipts.receipt(order, items))
     if user.password_hash is None:  # a guest account: send the link that sets its password
         _send_once(order, Order.claim_sent_at, purchase_mails.PURCHASE_CLAIM,
                    lambda: _claim_message(order, items, user))
+    if order.is_gift:
+        _send_once(order, Order.gift_sent_at, purchase_mails.GIFT,
+                   lambda: purchase_mails.gift_message(order, items, grantee), to_user=grantee.id)
     return "fulfilled" if changed else "already_fulfilled"
 
 
@@ -303,15 +315,38 @@ def _bind_buyer(order: Order) -> User:
     return user
 
 
+def _bind_recipient(order: Order) -> User:
+    """A gift's recipient: the account that owns the order's recipient address (created password-less
+    for a new one, concurrency-safe as for a guest buyer), recorded on the order once."""
+    if order.gift_recipient_user_id:
+        recipient = get_user(order.gift_recipient_user_id)
+        if recipient is None:
+            raise RuntimeError(f"order {order.id} is a gift to missing user {order.gift_recipient_user_id}")
+        return recipient
+    recipient, _created = ensure_user_for_email(order.gift_recipient_email)
+    try:
+        order.update(actions=[Order.gift_recipient_user_id.set(recipient.id)],
+                     condition=Order.gift_recipient_user_id.does_not_exist()
+                     | (Order.gift_recipient_user_id == recipient.id))
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        raise RuntimeError(f"order {order.id} is a gift bound to another user") from exc
+    return recipient
+
+
 def _expire_other_checkouts(order: Order, items: list[OrderItem]) -> None:
     """Expire the buyer's other open sessions for the courses just paid for (their OpenCheckout
-    slots, all under the order's email: one Query per course). Best effort: Stripe being down
-    must not stop this fulfillment, and a session paid anyway is refunded as a duplicate."""
+    slots, all under the order's email: one Query per course): for a purchase, the buyer's own
+    checkouts of the course; for a gift, the buyer's checkouts of it as a gift to the same
+    recipient (gifts to others, and a purchase for oneself, stay payable). Best effort: Stripe
+    being down must not stop this fulfillment, and a session paid anyway is refunded as a duplicate."""
     client = stripe_gateway.client()
     for item in items:
-        slots = OpenCheckout.query(open_checkouts_pk(order.email), OpenCheckout.sk.startswith(f"{item.course_id}#"))
+        prefix = checkouts_prefix(item.course_id, order.gift_recipient_email)
+        slots = OpenCheckout.query(open_checkouts_pk(order.email), OpenCheckout.sk.startswith(prefix))
         for slot in slots:
-            if slot.order_id == order.id or not slot.session_id:
+            if slot.order_id == order.id or not slot.session_id or (not order.is_gift and is_gift_slot(slot.sk)):
                 continue
             try:
                 client.v1.checkout.sessions.expire(slot.session_id)
@@ -322,6 +357,8 @@ def _expire_other_checkouts(order: Order, items: list[OrderItem]) -> None:
 
 
 def _refund_duplicate(order: Order, first_order_id: str) -> str:
+    # (For a gift whose recipient got the course some other way meanwhile, `first_order_id` may be
+    # `<source>:<entitlement id>`: a free enrolment or an operator's grant; then it is refunded too.)
     """The buyer already had the course through `first_order_id` when this order's payment landed
     (two checkouts paid at once): give this payment back, with no receipt. The refund's idempotency
     key is derived from the order, so however often this runs there is one refund. If Stripe cannot
@@ -354,7 +391,8 @@ def _claim_message(order: Order, items: list[OrderItem], user: User):
     return receipts.claim(order, items, token.raw, token.expires_at)
 
 
-def _send_once(order: Order, stamp: Attribute, kind: str, build: Callable[[], email.Message]) -> bool:
+def _send_once(order: Order, stamp: Attribute, kind: str, build: Callable[[], email.Message], *,
+               to_user: str | None = None) -> bool:
     """Claim the stamp, then hand the mail over: sent, or, if SES does not take it, recorded in
     the outbox, whose retry sends it (the stamp stays: the outbox is its only sender now). Email
     never fails a fulfillment. If claiming, building or recording fails, the stamp is released
@@ -368,7 +406,7 @@ def _send_once(order: Order, stamp: Attribute, kind: str, build: Callable[[], em
         _release(order, stamp, now)  # the write may have landed with its answer lost
         raise
     try:
-        outbox.deliver(kind, order.id, build(), user_id=order.user_id, order_id=order.id)
+        outbox.deliver(kind, order.id, build(), user_id=to_user or order.user_id, order_id=order.id)
     except Exception:
         _release(order, stamp, now)
         raise
@@ -486,18 +524,21 @@ def apply_dispute_closed(dispute: DisputeValue, *, actor: str) -> str:
     order.update(actions=[Order.dispute_status.set(dispute.status)])
     if rules.dispute_won(dispute.status):
         for item in _items(order):
-            entitlements.grant(order.user_id, item.course_id, item.course_slug, reason="dispute_won", actor=actor,
-                               order_id=order.id, require_paid_order=True)
+            entitlements.grant(order.grantee_id, item.course_id, item.course_slug, reason="dispute_won",
+                               actor=actor, order_id=order.id, require_paid_order=True, source=_source(order))
         return "access_restored"
     _revoke_all(order, reason="dispute_lost", actor=actor)  # already off; repeated in case "created" was missed
     return "dispute_lost"
 
 
 def _revoke_all(order: Order, *, reason: str, actor: str) -> None:
-    if not order.user_id:
-        return  # never bound to a buyer, so nothing was granted
+    """Revoke what the order granted, from whoever it granted it to: the buyer, or a gift's recipient
+    (the order names them: `grantee_id`). Only the entitlement this order granted is touched."""
+    grantee = order.grantee_id
+    if not grantee:
+        return  # never bound, so nothing was granted
     for item in _items(order):
-        entitlements.revoke(order.user_id, item.course_id, reason=reason, actor=actor, order_id=order.id)
+        entitlements.revoke(grantee, item.course_id, reason=reason, actor=actor, order_id=order.id)
         _hand_over(order, item, actor=actor)
 
 
@@ -505,13 +546,15 @@ def _hand_over(order: Order, item: OrderItem, *, actor: str) -> None:
     """A buyer who paid twice for a course (two checkouts before either was fulfilled: the
     second fulfillment found access already on and changed nothing) keeps access while
     another of their orders for it still gives it: the entitlement moves to that order."""
-    if entitlements.is_active(order.user_id, item.course_id):
+    grantee = order.grantee_id
+    if entitlements.is_active(grantee, item.course_id):
         return
-    for other in orders.by_user(order.user_id):
-        if other.id == order.id or other.status != PAID or rules.dispute_blocks_access(other.dispute_status):
+    for other in orders.by_user(grantee):  # the grantee's own purchases (a gift they bought gives them nothing)
+        if other.id == order.id or other.is_gift or other.status != PAID \
+                or rules.dispute_blocks_access(other.dispute_status):
             continue
         if any(i.course_id == item.course_id for i in _items(other)):
-            change = entitlements.grant(order.user_id, item.course_id, item.course_slug, reason="other_order",
+            change = entitlements.grant(grantee, item.course_id, item.course_slug, reason="other_order",
                                         actor=actor, order_id=other.id, require_paid_order=True)
             if change.changed:
                 return

@@ -1,4 +1,5 @@
-"""Rebuilding the purchase emails (receipt, claim link) when the outbox retries them.
+"""The purchase emails that fulfillment and the outbox share (receipt, claim link, a gift's email),
+and rebuilding them when the outbox retries them.
 
 The first send is fulfillment's (payments/fulfillment.py); a send SES did not take is
 retried by lectern.notifications.outbox, which finds these in MAIL_BUILDERS. They read the
@@ -6,12 +7,21 @@ order as it is then. No Stripe here: MailRetryFunction loads this with CoreLayer
 """
 from lectern.accounts import tokens
 from lectern.accounts.users import get_user
-from lectern.models.orders import load_order_with_items
-from lectern.models.users import OutboxMail
+from lectern.models.orders import PAID, Order, OrderItem, load_order_with_items
+from lectern.models.users import OutboxMail, User
 from lectern.notifications.email import Message
 from lectern.payments import receipts
 
-RECEIPT, PURCHASE_CLAIM = "receipt", "purchase_claim"  # outbox kinds; ref = the order id
+RECEIPT, PURCHASE_CLAIM, GIFT = "receipt", "purchase_claim", "gift"  # outbox kinds; ref = the order id
+
+
+def gift_message(order: Order, items: list[OrderItem], recipient: User) -> Message:
+    """The gift's email to its recipient, with a fresh claim link (superseding the last) while the
+    recipient's account has no password, else a sign-in link."""
+    if recipient.password_hash is None:
+        token = tokens.issue(tokens.CLAIM, recipient.id, order_id=order.id)
+        return receipts.gift(order, items, raw_claim_token=token.raw, claim_expires_at=token.expires_at)
+    return receipts.gift(order, items)
 
 
 def _receipt(mail: OutboxMail) -> Message | None:
@@ -28,4 +38,12 @@ def _claim(mail: OutboxMail) -> Message | None:
     return receipts.claim(order, items, token.raw, token.expires_at)
 
 
-MAIL_BUILDERS = {RECEIPT: _receipt, PURCHASE_CLAIM: _claim}
+def _gift(mail: OutboxMail) -> Message | None:
+    order, items = load_order_with_items(mail.ref)
+    if order is None or not order.is_gift or order.status != PAID or not order.gift_recipient_user_id:
+        return None  # refunded meanwhile (the recipient has no course to open), or never fulfilled
+    recipient = get_user(order.gift_recipient_user_id)
+    return gift_message(order, items, recipient) if recipient is not None else None
+
+
+MAIL_BUILDERS = {RECEIPT: _receipt, PURCHASE_CLAIM: _claim, GIFT: _gift}

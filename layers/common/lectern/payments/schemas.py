@@ -4,7 +4,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from lectern.fields import Email
+from lectern.fields import Email, Note, PersonName
+
+
+class GiftRequest(BaseModel):
+    recipient_email: Email = Field(description="Who gets the course (an account is made for a new address)")
+    recipient_name: PersonName | None = Field(
+        default=None, description="How the gift email greets the recipient; one line, at most 100 characters")
+    message: Note | None = Field(
+        default=None, description="The buyer's note, quoted in the gift email as plain text; at most 500 "
+                                  "characters, line breaks allowed, no other control characters")
 
 
 class CheckoutRequest(BaseModel):
@@ -14,6 +23,9 @@ class CheckoutRequest(BaseModel):
     promotion_code: str | None = Field(
         default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", examples=["LAUNCH20"],
         description="A customer-facing Stripe promotion code.")
+    gift: GiftRequest | None = Field(
+        default=None, description="Buy the course as a gift: the paid order grants it to the recipient, not the "
+                                  "buyer. Not to the buyer's own address (422).")
 
 
 class CheckoutCreated(BaseModel):
@@ -35,3 +47,8 @@ class CheckoutStatus(BaseModel):
         description="`duplicate_purchase`: Lectern refunded this payment itself, because the "
                                   "buyer already had the course through another order")
     courses: list[CourseRef]
+
+
+class GiftResent(BaseModel):
+    sent: Literal[True] = Field(description="The gift email was handed over for sending (a send the mail service "
+                                            "refuses is retried from the outbox)")
