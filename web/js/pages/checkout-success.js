@@ -67,7 +67,7 @@ export default async function checkoutSuccess({ query }) {
     if (state === lastState) return; // keep the live region quiet while nothing changes
     lastState = state;
     setStatus(status, message, tone);
-    details.replaceChildren(...body);
+    details.replaceChildren(...body.filter(Boolean)); // (replaceChildren would write a null as "null")
   }
 
   function showProcessing() {

@@ -105,7 +105,10 @@ async function buyPanel(course) {
       h("p", {}, "It is in your library."),
       h("p", {}, h("a", { class: "button", href: learnUrl(course.slug) }, "Continue learning"))));
   } else {
-    fillBuyForm(panel, course);
+    // Its own box: a session that ends while buying refills it (fillBuyForm), the gift form stays.
+    const buyArea = h("div", { class: "buy-panel__buy" });
+    panel.append(buyArea);
+    fillBuyForm(buyArea, course);
   }
   panel.append(giftSection(course));
   return panel;
@@ -174,8 +177,8 @@ function fillBuyForm(panel, course, message) {
     h("p", { class: "price price--large" }, formatMoney(course.price)),
     h("p", { class: "buy-panel__note" }, "One payment, lifetime access. Secure checkout by Stripe."),
     alert, form, status,
-    signedIn ? null : h("p", { class: "buy-panel__signin" }, "Have an account? ",
-      h("a", { href: loginUrl(courseUrl(course.slug)) }, "Sign in"), " first to buy with it."));
+    ...(signedIn ? [] : [h("p", { class: "buy-panel__signin" }, "Have an account? ",
+      h("a", { href: loginUrl(courseUrl(course.slug)) }, "Sign in"), " first to buy with it.")]));
   if (message) setStatus(alert, message, "error");
 
   onSubmit(form, alert, async (values) => {
@@ -237,10 +240,16 @@ function giftMessageField() {
   const textarea = h("textarea", { id, name: "message", rows: 4,
     "aria-describedby": `${id}-hint ${id}-error ${id}-spoken` });
   let timer = null;
+  const error = h("p", { class: "field__error", id: `${id}-error`, hidden: true });
   const update = () => {
     const count = characterCount(textarea.value, GIFT_MESSAGE_MAX);
     counter.textContent = count.text;
     counter.dataset.over = String(count.over);
+    if (!count.over && textarea.getAttribute("aria-invalid") === "true" && /characters/.test(error.textContent)) {
+      textarea.removeAttribute("aria-invalid"); // short enough again: the "too long" error goes
+      error.hidden = true;
+      error.textContent = "";
+    }
     clearTimeout(timer);
     timer = setTimeout(() => { spoken.textContent = count.text; }, 800);
   };
@@ -249,8 +258,7 @@ function giftMessageField() {
   return h("div", { class: "field", dataset: { field: "message" } },
     h("label", { for: id }, "Message", h("span", { class: "field__optional" }, " (optional)")),
     h("p", { class: "field__hint", id: `${id}-hint` }, `Up to ${GIFT_MESSAGE_MAX} characters, sent with the gift.`),
-    textarea, counter, spoken,
-    h("p", { class: "field__error", id: `${id}-error`, hidden: true }));
+    textarea, counter, spoken, error);
 }
 
 function fillGiftForm(area, course) {
