@@ -38,6 +38,12 @@ def _sign_in(browser, email: str, next_path: str = "/library") -> None:
     browser.wait_ready(next_path.split("?")[0])
 
 
+def _sign_out(browser) -> None:
+    browser.click_button("Sign out")
+    browser.wait_for(".site-nav", "Sign in")  # signed out and on "/": no navigation left to race the next one
+    assert browser.session() is None
+
+
 def _register(stack, name: str, prefix: str) -> str:
     email = unique_email(prefix)
     created = requests.post(f"{stack.api}/auth/register", json={"name": name, "email": email, "password": PASSWORD},
@@ -162,8 +168,7 @@ def test_progress_resume_certificate_and_its_revocation(browser, stack):
                           timeout=30).json()["certificates"]
     verify_url = next(c["verify_url"] for c in listed if c["code"] == code)
     assert verify_url == f"{stack.web}/certificates/{code}"
-    browser.click_button("Sign out")
-    browser.wait_ready("/")
+    _sign_out(browser)
     browser.driver.get(verify_url)
     browser.wait_ready(f"/certificates/{code}")
     verdict = browser.wait_for("#verify-verdict", "This certificate is valid.")
@@ -319,8 +324,7 @@ def test_a_gift_bought_by_one_person_and_claimed_by_another(browser, stack):
     # The buyer does not have the course; the recipient claims it from the emailed link.
     browser.open("/library")
     browser.wait_for("main", "No courses yet")
-    browser.click_button("Sign out")
-    browser.wait_ready("/")
+    _sign_out(browser)
     def gift_mails() -> list[dict]:  # newest first; each carries a fresh claim link that supersedes the last
         return [m for m in requests.get(stack.mailbox_json, timeout=10).json()["messages"]
                 if recipient in m["to"] and "been given a course" in m["subject"]]
