@@ -358,11 +358,25 @@ class Floors:
         jwt.encode({"sub": self.fx.user_id, "exp": int(time.time()) + 900}, "k" * 64, algorithm="HS256")
 
     # --- learner
+    def _progress(self, prefix: str):
+        self.ddb.query(TableName="EntitlementsTable", KeyConditionExpression="pk = :p AND begins_with(sk, :e)",
+                       ExpressionAttributeValues={":p": self.s(f"USER#{self.fx.user_id}"), ":e": self.s(prefix)})
+
     def my_courses(self):
         self.ddb.query(TableName="EntitlementsTable", KeyConditionExpression="pk = :p AND begins_with(sk, :e)",
                        ExpressionAttributeValues={":p": self.s(f"USER#{self.fx.user_id}"), ":e": self.s("ENT#")})
-        self.ddb.batch_get_item(RequestItems={"CatalogTable": {"Keys": [
-            {"pk": self.s(f"COURSE#{COURSE}"), "sk": self.s("COURSE")}]}})
+        self._progress("PROGRESS#")
+        self.course_detail()  # the one course's outline: its next lesson
+
+    def progress(self):
+        self.course_detail()
+        self.ddb.get_item(TableName="EntitlementsTable", ConsistentRead=True, Key={
+            "pk": self.s(f"USER#{self.fx.user_id}"), "sk": self.s(f"ENT#{self.fx.course_id}")})
+        self.ddb.update_item(
+            TableName="EntitlementsTable", ReturnValues="ALL_OLD",
+            Key={"pk": self.s(f"USER#{self.fx.user_id}"), "sk": self.s(f"PROGRESS#{self.fx.course_id}#floor")},
+            UpdateExpression="SET position_seconds = :p, updated_at = :u",
+            ExpressionAttributeValues={":p": {"N": "30"}, ":u": self.s("2026-01-01T00:00:00Z")})
 
     def _authorize(self, *published: tuple[str, str]):
         items = [{"ConditionCheck": {
@@ -382,6 +396,7 @@ class Floors:
     def learn(self):
         self.course_detail()
         self._authorize()
+        self._progress(f"PROGRESS#{self.fx.course_id}#")
 
     def lesson(self):
         self.course_detail()
@@ -596,10 +611,13 @@ def routes(env: Environment, fx: Fixture, floors: Floors, scale: float = 1.0) ->
               "#8 (token GetItem + conditional UpdateItem) + family conditional UpdateItem + #5 + next token PutItem",
               n(100), refresh_event, refresh_floor,
               after=lambda response: state.update(refresh=json.loads(response["body"])["refresh_token"])),
-        Route("GET /me/courses", "LearnerFunction", 2, "#14 + BatchGetItem of the courses", n(100),
+        Route("GET /me/courses", "LearnerFunction", 3, "#26b: #14 + #26 + #2 per course (one here)", n(100),
               fixed("GET", "/me/courses", token=token), always(floors.my_courses)),
-        Route("GET /learn/{slug}", "LearnerFunction", 2, "#2 + #13", n(100),
+        Route("GET /learn/{slug}", "LearnerFunction", 3, "#26a: #2 + #13 + #26", n(100),
               fixed("GET", f"/learn/{COURSE}", token=token), always(floors.learn)),
+        Route("PUT /learn/{slug}/lessons/{lesson}/progress", "ProgressFunction", 3, "#25a: #2 + #13a + #25", n(100),
+              fixed("PUT", f"/learn/{COURSE}/lessons/{fx.lesson_slug}/progress", token=token,
+                    body={"position_seconds": 30}), always(floors.progress)),
         Route("GET /learn/{slug}/lessons/{lesson}", "LearnerFunction", 2, "#2 + #13; and the RS256 playback token",
               n(100), fixed("GET", f"/learn/{COURSE}/lessons/{fx.lesson_slug}", token=token), always(floors.lesson)),
         Route("GET /resources/{id}/download", "DownloadFunction", 2, "#3a (#3 + #13); and the presigned URL", n(100),

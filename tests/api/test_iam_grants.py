@@ -32,7 +32,7 @@ NEVER = {"dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dyn
 # (lectern.accounts.throttle).
 EXTRA_ACTIONS = {"AuthFunction": {"dynamodb:DeleteItem"}}
 JOURNEY_FUNCTIONS = {"CatalogFunction", "AuthFunction", "LearnerFunction", "DownloadFunction", "CheckoutFunction",
-                     "StripeWebhookFunction", "EmailFeedbackFunction"}
+                     "StripeWebhookFunction", "EmailFeedbackFunction", "ProgressFunction"}
 TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
 PASSWORD = "Correct-horse-42"
 
@@ -54,6 +54,8 @@ def _arn(expression, region=REGION, account=ACCOUNT) -> str:
     def attribute(name):
         if template["Resources"][name]["Type"] == "AWS::DynamoDB::Table":
             return f"arn:aws:dynamodb:{region}:{account}:table/{name}"
+        if template["Resources"][name]["Type"] == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{tpl.local_physical_name(name, 'AWS::S3::Bucket')}"
         return f"<{name}>"
 
     if isinstance(expression, str):
@@ -217,6 +219,12 @@ def journey(api, emu, runner):
 
     free = make_course("free-journey-course", price=None, modules=1, lessons_per_module=1)
     assert [api.post(f"/courses/{free.slug}/enroll", headers=headers)["statusCode"] for _ in range(2)] == [201, 200]
+    # Progress: the (only) lesson completed issues the certificate (its PDF into the bucket); listed, verified.
+    progress = api.request("PUT", f"/learn/{course.slug}/lessons/lesson-1-1/progress",
+                           body={"position_seconds": 10, "completed": True}, headers=headers)
+    assert progress["statusCode"] == 200
+    [certificate] = api.get("/me/certificates", headers=headers)["json"]["certificates"]
+    assert api.get(f"/certificates/{certificate['code']}")["statusCode"] == 200
 
     # Refund, dispute, expiry.
     emu.refund(paid["payment_intent"], amount=1000)

@@ -8,9 +8,10 @@ from lectern.models import catalog, entitlements, events, orders, users
 DATA_MODEL = Path(__file__).resolve().parents[2] / "docs" / "data-model.md"
 MODELS = {model.__name__: model for model in (
     users.User, catalog.Course, catalog.CourseModule, catalog.CourseLesson, catalog.LessonResource,
-    orders.Order, orders.OrderItem, entitlements.Entitlement, events.StripeEvent)}
+    orders.Order, orders.OrderItem, entitlements.Entitlement, events.StripeEvent, entitlements.LessonProgress,
+    entitlements.Certificate)}
 ENTITIES = ("users", "courses", "course_modules", "course_lessons", "lesson_resources", "orders",
-            "order_items", "entitlements", "stripe_events")
+            "order_items", "entitlements", "stripe_events", "lesson_progress", "certificates")
 KEYS = {"pk", "sk", "gsi1pk", "gsi1sk", "kind"}
 _NAME = r"`([a-z][a-z0-9_]*)`"
 _RENAMED = re.compile(_NAME + r"\s*→\s*" + _NAME)

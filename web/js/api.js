@@ -115,6 +115,22 @@ export const get = (path, options = {}) => api(path, { ...options, method: "GET"
 export const post = (path, body, options = {}) => api(path, { ...options, method: "POST", body });
 export const put = (path, body, options = {}) => api(path, { ...options, method: "PUT", body });
 
+const segment = (value) => encodeURIComponent(value);
+
+/**
+ * The player's heartbeat: {position_seconds, completed?} → {progress: LessonProgress} (docs/api.md).
+ * progress.js decides when (learn page); options: {keepalive} for the one sent while the page is left.
+ */
+export const saveProgress = (courseSlug, lessonSlug, body, options = {}) =>
+  put(`/learn/${segment(courseSlug)}/lessons/${segment(lessonSlug)}/progress`, body,
+    { ...options, auth: "required" });
+
+/** The signed-in user's certificates: {certificates: [Certificate]} (download_url lives 300 s). */
+export const myCertificates = () => get("/me/certificates", { auth: "required" });
+
+/** Public verification of a code (the page /certificates/<code>): {certificate: {..., status}}. */
+export const certificate = (code) => get(`/certificates/${segment(code)}`, { auth: "none" });
+
 /** Sign out: revoke the refresh token (best effort) and forget the session. */
 export async function logout() {
   const refresh_token = session.refreshToken();

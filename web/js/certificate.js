@@ -1,7 +1,7 @@
 // A learner's certificate as a card (the learn page when the course is complete, "/certificates"):
 // what it says, its public verification page, and the PDF. The PDF's link (download_url) is a
 // presigned URL that lives five minutes, so each click asks GET /me/certificates for a fresh one.
-import { get } from "./api.js";
+import { myCertificates } from "./api.js";
 import { certificateUrl, formatDate, h, setStatus, statusRegion } from "./ui.js";
 
 /** A learner's certificate: what it says, its public page and its PDF (a fresh link on each click). */
@@ -33,7 +33,7 @@ async function downloadCertificate(code, button, status) {
   setStatus(status, "Preparing the PDF…");
   try {
     // The listing signs a fresh link (it lives five minutes), so ask again on every click.
-    const list = (await get("/me/certificates", { auth: "required" })).certificates;
+    const list = (await myCertificates()).certificates;
     const certificate = list.find((c) => c.code === code);
     if (!certificate || !certificate.download_url) throw new Error("This certificate cannot be downloaded any more.");
     setStatus(status, "Downloading the certificate.", "success");

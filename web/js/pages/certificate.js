@@ -1,7 +1,7 @@
 // "/certificates/<code>": the public verification page a certificate's `verify_url` (and the QR /
 // link in its PDF) points at. No sign-in: GET /certificates/{code} says whether it is valid or
 // revoked, for which course, to whom and when. Unknown codes are "not found".
-import { get } from "../api.js";
+import { certificate as verifyCertificate } from "../api.js";
 import { CERTIFICATE_CODE, courseUrl, formatDate, h, pageNotice, render, setMeta } from "../ui.js";
 
 export default async function certificate({ params }) {
@@ -10,7 +10,7 @@ export default async function certificate({ params }) {
   if (!CERTIFICATE_CODE.test(code)) return notFound();
   let found;
   try {
-    found = (await get(`/certificates/${encodeURIComponent(code)}`, { auth: "none" })).certificate;
+    found = (await verifyCertificate(code)).certificate;
   } catch (error) {
     if (error.status === 404) return notFound();
     throw error;

@@ -1,6 +1,6 @@
 // "/certificates": the signed-in learner's certificates, newest first (GET /me/certificates), each
 // with its PDF and its public verification page. A certificate of a refunded course shows as revoked.
-import { get } from "../api.js";
+import { myCertificates } from "../api.js";
 import * as session from "../session.js";
 import { h, loginUrl, notice, pageHeading, render, setMeta } from "../ui.js";
 import { certificateCard } from "../certificate.js";
@@ -10,7 +10,7 @@ export default async function certificates() {
   if (!session.isSignedIn()) return location.replace(loginUrl("/certificates"));
   let list;
   try {
-    list = (await get("/me/certificates", { auth: "required" })).certificates;
+    list = (await myCertificates()).certificates;
   } catch (error) {
     if (error.status === 401) return location.replace(loginUrl("/certificates"));
     throw error;

@@ -7,7 +7,7 @@
 // events go through progress.js's heartbeat to PUT …/progress (every 15 s while playing, on pause,
 // `completed: true` at the end); "Mark as complete" does the same by hand. When the course is
 // complete, the certificate (GET /me/certificates) shows under the lesson.
-import { ApiError, get, put } from "../api.js";
+import { ApiError, get, myCertificates, saveProgress } from "../api.js";
 import * as session from "../session.js";
 import { SLUG, courseUrl, formatBytes, h, learnUrl, loginUrl, notice, pageNotice,
   progressMeter, render, setMeta, setStatus, statusRegion } from "../ui.js";
@@ -89,8 +89,7 @@ export default async function learn({ params, query }) {
   const tracker = heartbeat({
     completed: state.completed,
     position: current.progress ? current.progress.position_seconds : null,
-    save: (body) => put(`/learn/${encodeURIComponent(slug)}/lessons/${encodeURIComponent(current.slug)}/progress`,
-      body, { auth: "required", keepalive: true }),
+    save: (body) => saveProgress(slug, current.slug, body, { keepalive: true }),
     onSaved: (data, body) => {
       const saved = (data && data.progress) || {};
       if (saved.completed_at && !state.completed) {
@@ -197,7 +196,7 @@ async function showCertificate(area, course) {
   for (let attempt = 0; attempt < 3 && !certificate; attempt += 1) {
     if (attempt) await new Promise((resolve) => setTimeout(resolve, 1000));
     try {
-      const list = (await get("/me/certificates", { auth: "required" })).certificates;
+      const list = (await myCertificates()).certificates;
       certificate = list.find((c) => c.course_slug === course.slug) || null;
     } catch {
       break;
