@@ -316,7 +316,8 @@ def test_a_gift_bought_by_one_person_and_claimed_by_another(browser, stack):
         raise AssertionError("resending the gift email was never rate limited")
     browser.open("/orders")
     browser.wait_for("table.orders tbody tr button.resend-gift").click()
-    browser.wait_for("table.orders [role=status]", "You can send it again in")
+    browser.wait_for("table.orders [role=status]", "You can send it again")
+    assert browser.find("table.orders button.resend-gift").get_attribute("disabled")  # for a while
     browser.audit()
     browser.screenshot("orders-gift")
     assert _console_errors(browser) == [] or all("429" in entry for entry in _console_errors(browser))

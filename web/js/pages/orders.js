@@ -5,7 +5,9 @@ import * as session from "../session.js";
 import { formatDate, formatMoney, h, loginUrl, notice, pageHeading, render, setMeta, setStatus,
   statusRegion } from "../ui.js";
 
-const DEFAULT_WAIT_SECONDS = 60; // a 429 whose Retry-After this page cannot read (another origin, locally)
+// A 429 whose Retry-After this page cannot read (locally the API is another origin, and its CORS
+// answer does not expose the header): the button waits this long, the text says "later".
+const DEFAULT_WAIT_SECONDS = 60;
 
 const STATUS_TEXT = { paid: "Paid", pending: "Processing", failed: "Failed", refunded: "Refunded" };
 
@@ -77,7 +79,8 @@ async function resend(order, button, status) {
   } catch (error) {
     if (error.status === 429) {
       waitSeconds = error.retryAfter || DEFAULT_WAIT_SECONDS;
-      setStatus(status, `The gift email was sent a moment ago. You can send it again ${inAbout(waitSeconds)}.`, "info");
+      setStatus(status, `This address has had several emails from us lately. You can send it again ${
+        error.retryAfter ? inAbout(error.retryAfter) : "later"}.`, "info");
     } else if (error.status === 401) {
       location.replace(loginUrl("/orders"));
       return;
