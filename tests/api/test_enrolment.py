@@ -4,13 +4,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from factories import make_course
+from support.factories import make_course
 from lectern import jwt_tokens
 from lectern.accounts.users import create_user
 from lectern.entitlements import service as entitlements
 from lectern.models.entitlements import ACTIVE, Entitlement, EntitlementHistory
-from payments_support import atomic_aws_requests  # noqa: F401  (fixture)
-from request_counter import count_requests
+from support.request_counter import count_requests
 
 SIGNING_KEY = "test-only-hs256-signing-key-enrolment-" + "e" * 30
 

@@ -11,10 +11,8 @@ from lectern.entitlements import service as entitlements
 from lectern.models.entitlements import ACTIVE, REVOKED
 from lectern.models.orders import PAID, REFUNDED, OpenCheckout, Order
 from lectern.models.users import OUTBOX_PK, OutboxMail
-from payments_support import (  # noqa: F401  (fixtures)
-    deliver, emulator, last_event, sellable_course, sent_emails, stripe_env,
-)
-from request_counter import count_requests
+from support.payments_support import deliver, last_event, sellable_course, sent_emails
+from support.request_counter import count_requests
 
 SIGNING_KEY = "test-only-hs256-signing-key-gifts-" + "g" * 30
 PASSWORD = "Correct-horse-42"

@@ -215,7 +215,7 @@ def journey(api, emu, runner):
     assert deliver(runner, last_event(emu, "checkout.session.completed", gift_paid["id"]))["statusCode"] == 200
     assert api.post(f"/me/orders/{gift['order_id']}/resend-gift", headers=headers)["statusCode"] == 202
     # A free course's enrolment (LearnerFunction: the course, the grant, and reading it back the second time).
-    from factories import make_course
+    from support.factories import make_course
 
     free = make_course("free-journey-course", price=None, modules=1, lessons_per_module=1)
     assert [api.post(f"/courses/{free.slug}/enroll", headers=headers)["statusCode"] for _ in range(2)] == [201, 200]

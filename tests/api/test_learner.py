@@ -102,7 +102,7 @@ def test_my_orders_lists_the_users_orders_with_items_newest_first(api):
     assert orders[0] == {
         "id": "o2", "status": "paid", "subtotal_amount": 4900, "discount_amount": 900, "total_amount": 4000,
         "currency": "usd", "created_at": "2026-02-01T00:00:00Z", "paid_at": "2026-02-01T00:00:00Z",
-        "refunded_at": None, "refund_reason": None,
+        "refunded_at": None, "refund_reason": None, "gift": None,
         "items": [{"course_id": "c1", "course_slug": "intro", "course_title": "Intro", "unit_amount": 4900,
                    "quantity": 1}]}
 

@@ -3,7 +3,7 @@ hosted page, fulfilled by the signed webhook), the recipient claims the account 
 link and finds the course; the buyer sends the gift email again; and a free course's enrolment."""
 import pytest
 
-from http_client import StackClient, unique_email
+from support.http_client import StackClient, unique_email
 
 pytestmark = pytest.mark.stack
 

@@ -5,6 +5,8 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
+from lectern.plain_text import has_control_characters
+
 # Deliberately stricter than RFC 5322 (no quoted local parts, no IP literals):
 # what real mailboxes look like, and what SES will accept as a destination.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -32,17 +34,7 @@ Email = Annotated[str, Field(min_length=3, max_length=254, json_schema_extra={"f
 
 
 # ------------------------------------------------------------------ text a visitor writes for someone else to read
-# C0 and C1 controls (CR, LF, NUL, ESC...), DEL, the Unicode line and paragraph separators, the bidirectional
-# overrides and isolates (which make text read differently from what it is) and the BOM. A tab and a line
-# feed are allowed in a multi-line text only (CRLF and CR are first made LF).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
-_LINE_BREAK = re.compile(r"[\t\n]")
-
-
-def has_control_characters(value: str, *, multi_line: bool = False) -> bool:
-    return bool(_CONTROL.search(value) or (not multi_line and _LINE_BREAK.search(value)))
-
-
+# (which characters it may not hold: lectern.plain_text)
 def _one_line(value: str) -> str | None:
     value = value.strip()
     if has_control_characters(value):
@@ -62,13 +54,3 @@ PersonName = Annotated[str, Field(max_length=100, examples=["Grace"]), AfterVali
 # A short note from one person to another (a gift's message): lines of text, at most 500 characters.
 Note = Annotated[str, Field(max_length=500, examples=["Happy birthday! Enjoy the course."]),
                  AfterValidator(_multi_line)]
-
-
-def plain_text(value: str | None, *, multi_line: bool = False) -> str:
-    """`value` with every control character (see _CONTROL; and line breaks unless `multi_line`) replaced by
-    a space: what an email built from stored text writes, whatever wrote that text."""
-    if not value:
-        return ""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    cleaned = _CONTROL.sub(" ", value)
-    return cleaned if multi_line else _LINE_BREAK.sub(" ", cleaned)

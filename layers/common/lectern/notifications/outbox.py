@@ -23,7 +23,7 @@ import importlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from botocore.exceptions import ClientError
@@ -213,7 +213,10 @@ def _failed(mail: OutboxMail, lease: int, exc: BaseException) -> str:
     actions = [OutboxMail.status.set(status), OutboxMail.lease_until.remove(),
                OutboxMail.last_error.set(describe(exc))]
     if status == PENDING:
-        actions.append(OutboxMail.next_attempt_at.set(iso(utcnow() + timedelta(seconds=backoff_seconds(attempts)))))
+        # Counted from the attempt's start (the lease's stamp), so the wait between two attempts is the
+        # back-off whatever the send took.
+        started = datetime.fromisoformat(mail.last_attempt_at) if mail.last_attempt_at else utcnow()
+        actions.append(OutboxMail.next_attempt_at.set(iso(started + timedelta(seconds=backoff_seconds(attempts)))))
     else:
         actions.append(OutboxMail.next_attempt_at.remove())
     _update_holding(mail, lease, actions)

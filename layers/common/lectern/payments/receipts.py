@@ -5,7 +5,7 @@ Pure functions of the order: sending (exactly once) is fulfillment's job.
 
 Plain text only (no HTML part: nothing here is ever interpreted as markup). What a visitor wrote
 (a gift's recipient name and message, an account's name) is untrusted: it never goes into a header
-(subjects are fixed texts), its control characters are replaced (lectern.fields.plain_text: no line
+(subjects are fixed texts), its control characters are replaced (lectern.plain_text: no line
 of it can pass for one of ours, no bidirectional override), and the message is quoted line by line
 under a line that says whose words they are. If an HTML part is ever added, escape it (html.escape).
 """
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from urllib.parse import quote
 
 from lectern import config
-from lectern.fields import plain_text
+from lectern.plain_text import plain_text
 from lectern.models.orders import Order, OrderItem
 from lectern.notifications.email import Message
 
