@@ -11,18 +11,27 @@ import * as session from "./session.js";
 const API_BASE = String(config.apiBase || "").replace(/\/+$/, "");
 
 export class ApiError extends Error {
-  constructor(status, code, message, details = {}) {
+  constructor(status, code, message, details = {}, retryAfter = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.details = details || {};
+    this.retryAfter = retryAfter; // seconds, from a 429's Retry-After (null when absent)
   }
 }
 
 const NETWORK_MESSAGE = "We could not reach the shop. Check your connection and try again.";
 
-async function send(path, { method = "GET", body, token, accept = "application/json" } = {}) {
+/** Retry-After in seconds (a number of seconds or an HTTP date), or null. */
+function retryAfterSeconds(value) {
+  if (!value) return null;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const when = Date.parse(value);
+  return Number.isNaN(when) ? null : Math.max(0, Math.ceil((when - Date.now()) / 1000));
+}
+
+async function send(path, { method = "GET", body, token, accept = "application/json", keepalive = false } = {}) {
   const headers = { Accept: accept };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -34,6 +43,7 @@ async function send(path, { method = "GET", body, token, accept = "application/j
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: "omit",
       cache: "no-store",
+      keepalive, // a heartbeat sent while the page is being left still arrives
     });
   } catch {
     throw new ApiError(0, "network_error", NETWORK_MESSAGE);
@@ -52,7 +62,7 @@ async function send(path, { method = "GET", body, token, accept = "application/j
     const error = (data && data.error) || {};
     throw new ApiError(response.status, error.code || "http_" + response.status,
       error.message || `The shop answered with an error (${response.status}). Please try again.`,
-      error.details || {});
+      error.details || {}, retryAfterSeconds(response.headers.get("Retry-After")));
   }
   return { response, data };
 }
@@ -83,18 +93,18 @@ export function refreshSession() {
 
 /**
  * Call the API and return the parsed JSON body (null for 204).
- * options: {method, body, auth: "none" | "optional" | "required", accept}
+ * options: {method, body, auth: "none" | "optional" | "required", accept, keepalive}
  */
-export async function api(path, { method = "GET", body, auth = "optional", accept } = {}) {
+export async function api(path, { method = "GET", body, auth = "optional", accept, keepalive } = {}) {
   const token = auth === "none" ? null : session.accessToken();
   if (auth === "required" && !token) {
     throw new ApiError(401, "unauthenticated", "Sign in to continue.");
   }
   try {
-    return (await send(path, { method, body, token, accept })).data;
+    return (await send(path, { method, body, token, accept, keepalive })).data;
   } catch (error) {
     if (error.status === 401 && token && (await refreshSession())) {
-      return (await send(path, { method, body, token: session.accessToken(), accept })).data;
+      return (await send(path, { method, body, token: session.accessToken(), accept, keepalive })).data;
     }
     if (error.status === 401 && token) session.clearSession();
     throw error;
@@ -108,11 +118,12 @@ export const put = (path, body, options = {}) => api(path, { ...options, method:
 const segment = (value) => encodeURIComponent(value);
 
 /**
- * The player's heartbeat: {position_seconds, completed?} → {progress: LessonProgress}. Send one when a
- * lesson opens (that records it), then every few seconds and at the end (docs/api.md).
+ * The player's heartbeat: {position_seconds, completed?} → {progress: LessonProgress} (docs/api.md).
+ * progress.js decides when (learn page); options: {keepalive} for the one sent while the page is left.
  */
-export const saveProgress = (courseSlug, lessonSlug, body) =>
-  put(`/learn/${segment(courseSlug)}/lessons/${segment(lessonSlug)}/progress`, body, { auth: "required" });
+export const saveProgress = (courseSlug, lessonSlug, body, options = {}) =>
+  put(`/learn/${segment(courseSlug)}/lessons/${segment(lessonSlug)}/progress`, body,
+    { ...options, auth: "required" });
 
 /** The signed-in user's certificates: {certificates: [Certificate]} (download_url lives 300 s). */
 export const myCertificates = () => get("/me/certificates", { auth: "required" });

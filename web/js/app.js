@@ -25,6 +25,8 @@ const ROUTES = [
   [/^\/orders\/?$/, "orders"],
   [/^\/learn\/?$/, "learn"],
   [/^\/learn\/([^/]+)\/?$/, "learn"],
+  [/^\/certificates\/?$/, "certificates"],
+  [/^\/certificates\/([^/]+)\/?$/, "certificate"], // a certificate's verify_url: public
 ];
 
 function match(pathname) {
@@ -46,7 +48,8 @@ export function renderNav() {
   const items = [navLink("/", "Courses")];
   if (session.isSignedIn()) {
     const user = session.currentUser();
-    items.push(navLink("/library", "My courses"), navLink("/orders", "Orders"));
+    items.push(navLink("/library", "My courses"), navLink("/certificates", "Certificates"),
+      navLink("/orders", "Orders"));
     items.push(h("li", { class: "site-nav__user" },
       h("span", { class: "visually-hidden" }, "Signed in as "),
       h("span", { class: "site-nav__name" }, (user && (user.name || user.email)) || "you")));

@@ -78,3 +78,17 @@ window.addEventListener("message", (event) => {
     duration: figure.dataset.duration ? Number(figure.dataset.duration) : null,
   } }));
 });
+
+/** Move a player to `seconds` (Stream's `setProperty` message, to the frame's own origin only). */
+export function seek(figure, seconds) {
+  const frame = figure && figure.querySelector("iframe");
+  if (!frame || !frame.contentWindow) return false;
+  let origin;
+  try {
+    origin = new URL(frame.src).origin;
+  } catch {
+    return false;
+  }
+  frame.contentWindow.postMessage({ [MESSAGE_TYPE]: "setProperty", property: "currentTime", value: seconds }, origin);
+  return true;
+}

@@ -138,6 +138,19 @@ export function pageHeading(text, sub) {
   return h("div", { class: "page-heading" }, h("h1", {}, text), sub ? h("p", { class: "lede" }, sub) : null);
 }
 
+/**
+ * A course's progress as a labelled bar: <progress> (role progressbar, value in %) named by
+ * its visible text ("3 of 7 lessons completed").
+ */
+let meterCounter = 0;
+export function progressMeter(percent, text, { className = "" } = {}) {
+  const id = `progress-${++meterCounter}`;
+  return h("div", { class: `meter ${className}`.trim(), dataset: { percent: String(percent) } },
+    h("span", { class: "meter__text", id }, text, h("span", { class: "meter__percent" }, ` · ${percent} %`)),
+    h("progress", { class: "meter__bar", max: "100", value: String(percent), "aria-labelledby": id },
+      `${percent} %`));
+}
+
 // ------------------------------------------------------------------ forms
 
 let fieldCounter = 0;
@@ -272,7 +285,12 @@ export function learnUrl(slug, lesson) {
   return `/learn?${params}`;
 }
 
+export function certificateUrl(code) {
+  return `/certificates/${encodeURIComponent(code)}`;
+}
+
 export const SLUG = /^[a-z0-9][a-z0-9-]{0,99}$/;
+export const CERTIFICATE_CODE = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const PASSWORD_HINT = "10 to 128 characters, mixing at least two of: lowercase, uppercase, digits, symbols.";
 

@@ -67,7 +67,7 @@ export default async function checkoutSuccess({ query }) {
     if (state === lastState) return; // keep the live region quiet while nothing changes
     lastState = state;
     setStatus(status, message, tone);
-    details.replaceChildren(...body);
+    details.replaceChildren(...body.filter(Boolean)); // (replaceChildren would write a null as "null")
   }
 
   function showProcessing() {
@@ -87,6 +87,8 @@ export default async function checkoutSuccess({ query }) {
   function showPaid(order) {
     setMeta({ title: "Payment received" });
     const signedIn = session.isSignedIn();
+    const gift = order.gift || giftOf(sessionId);
+    if (gift) return showGiftPaid(order, gift, signedIn);
     show("paid", "Payment received. Thank you!", signedIn
       ? [
         h("p", {}, "Your course is ready in your library."),
@@ -103,6 +105,20 @@ export default async function checkoutSuccess({ query }) {
         h("p", {}, "Bought with the email of an account you already have? ", h("a", { href: "/login?next=/library" },
           "Sign in"), " and the course is in your library."),
       ], "success");
+  }
+
+  function showGiftPaid(order, gift, signedIn) {
+    const to = gift.recipient_name ? `${gift.recipient_name} (${gift.recipient_email})` : gift.recipient_email;
+    show("paid", "Payment received. Thank you for your gift!", [
+      h("p", {}, "We are emailing ", h("strong", { class: "gift-recipient" }, to),
+        " a link to start learning:"),
+      h("ul", { class: "checkout-result__courses" }, order.courses.map((course) => h("li", {}, course.title))),
+      h("p", {}, "The course goes into their library, not yours. Your receipt is on its way to you."),
+      signedIn
+        ? h("p", {}, "Need to send their email again? Use ", h("a", { href: "/orders" }, "your orders"), ".")
+        : h("p", {}, "We also made an account for your email: the link in your receipt sets its password, ",
+          "and its orders page can send the gift email again."),
+    ], "success");
   }
 
   // "No email?": a fresh link (the older ones stop working), to the checkout's email only.
@@ -139,4 +155,15 @@ export default async function checkoutSuccess({ query }) {
   }
 
   await poll();
+}
+
+/** The gift the course page remembered for this checkout (this tab only), or null. */
+function giftOf(sessionId) {
+  try {
+    const raw = sessionStorage.getItem(`lectern.gift.${sessionId}`);
+    const gift = raw ? JSON.parse(raw) : null;
+    return gift && typeof gift.recipient_email === "string" ? gift : null;
+  } catch {
+    return null;
+  }
 }

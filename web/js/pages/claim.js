@@ -1,4 +1,5 @@
-// "/claim?token=…": the link in a guest buyer's purchase email. The token leaves the address
+// "/claim?token=…": the link in a guest buyer's purchase email (or in a gift's email to someone
+// without an account yet). The token leaves the address
 // bar (and so the history) before anything else happens; then the buyer picks a password and
 // POST /auth/claim signs them in, their purchases already on the account.
 import { post } from "../api.js";
@@ -17,7 +18,8 @@ export default async function claim() {
     ...newPasswordFields(),
     h("button", { type: "submit", class: "button" }, "Set password and open my courses"));
   const heading = pageHeading("Set your password",
-    "You bought a course with this email. Choose a password to open it now and to sign in later.");
+    "A course is waiting for this email (you bought it, or someone gave it to you). " +
+    "Choose a password to open it now and to sign in later.");
   heading.querySelector("h1").id = "page-title";
   render(h("div", { class: "auth-card" }, heading, alert, form));
 

@@ -1,11 +1,21 @@
 // "/learn?course=<slug>&lesson=<slug>": the course player for a learner who owns the course.
 // Every load asks the API again, so a refunded or revoked course is gone on the next load
 // (403 not_entitled) and the page says so.
-import { ApiError, get } from "../api.js";
+//
+// Progress: the lesson list marks completed lessons and the course's share; without `lesson` the
+// page opens the course's `next_lesson`; a lesson left half-way resumes where it was. The player's
+// events go through progress.js's heartbeat to PUT …/progress (every 15 s while playing, on pause,
+// `completed: true` at the end); "Mark as complete" does the same by hand. When the course is
+// complete, the certificate (GET /me/certificates) shows under the lesson.
+import { ApiError, get, myCertificates, saveProgress } from "../api.js";
 import * as session from "../session.js";
-import { SLUG, courseUrl, formatBytes, h, learnUrl, loginUrl, notice, pageNotice, render, setMeta, setStatus,
-  statusRegion } from "../ui.js";
-import { player } from "../player.js";
+import { SLUG, courseUrl, formatBytes, h, learnUrl, loginUrl, notice, pageNotice,
+  progressMeter, render, setMeta, setStatus, statusRegion } from "../ui.js";
+import { certificateCard } from "../certificate.js";
+import { player, seek } from "../player.js";
+import { clock, heartbeat, nextLessonSlug, percentOf, progressText } from "../progress.js";
+
+const TICK_MS = 5000; // a heartbeat check for players that send no time updates
 
 export default async function learn({ params, query }) {
   const slug = params[0] || query.get("course") || "";
@@ -26,8 +36,14 @@ export default async function learn({ params, query }) {
     render(h("h1", {}, course.title), notice("info", "No lessons yet", h("p", {}, "Lessons will appear here soon.")));
     return;
   }
-  const current = lessons.find((lesson) => lesson.slug === requested) || lessons[0];
+  const nextSlug = nextLessonSlug(course.next_lesson);
+  const current = lessons.find((lesson) => lesson.slug === requested)
+    || lessons.find((lesson) => lesson.slug === nextSlug) || lessons[0];
   const index = lessons.indexOf(current);
+  const courseProgress = h("div", { class: "learn-progress", id: "course-progress" });
+  const certificateArea = h("section", { class: "certificate-area", id: "certificate-area",
+    "aria-labelledby": "certificate-heading", hidden: true });
+  showCourseProgress(courseProgress, course);
 
   const lessonArea = h("article", { class: "lesson", "aria-labelledby": "lesson-title" },
     h("h2", { id: "lesson-title" }, current.title),
@@ -37,10 +53,11 @@ export default async function learn({ params, query }) {
   render(
     h("div", { class: "learn-header" },
       h("p", { class: "breadcrumbs" }, h("a", { href: "/library" }, "My courses")),
-      h("h1", {}, course.title)),
+      h("h1", {}, course.title),
+      courseProgress),
     h("div", { class: "learn-layout" },
       lessonNav(course, current),
-      h("div", { class: "learn-layout__main" }, lessonArea,
+      h("div", { class: "learn-layout__main" }, lessonArea, certificateArea,
         h("nav", { class: "lesson-pager", "aria-label": "Previous and next lesson" },
           index > 0 ? h("a", { href: learnUrl(slug, lessons[index - 1].slug), rel: "prev" },
             `← ${lessons[index - 1].title}`) : h("span"),
@@ -60,10 +77,83 @@ export default async function learn({ params, query }) {
     return;
   }
   const videoStatus = statusRegion();
-  lessonArea.querySelector(".loading").replaceWith(player(lesson), videoStatus, resources(lesson.resources || []));
-  // The player's events (see player.js): say so when the video has been watched to the end.
+  const saveStatus = statusRegion({ className: "status--quiet save-status" });
+  saveStatus.id = "progress-status";
+  const completion = h("div", { class: "lesson-completion" });
+  const figure = player(lesson);
+  lessonArea.querySelector(".loading").replaceWith(figure, videoStatus, completion, saveStatus,
+    resources(lesson.resources || []));
+
   const next = lessons[index + 1];
+  const state = { course, completed: Boolean(current.progress && current.progress.completed_at) };
+  const tracker = heartbeat({
+    completed: state.completed,
+    position: current.progress ? current.progress.position_seconds : null,
+    save: (body) => saveProgress(slug, current.slug, body, { keepalive: true }),
+    onSaved: (data, body) => {
+      const saved = (data && data.progress) || {};
+      if (saved.completed_at && !state.completed) {
+        state.completed = true;
+        lessonCompleted();
+      } else if (!body.completed) {
+        setStatus(saveStatus, `Progress saved at ${clock(body.position_seconds)}.`, "info");
+      }
+    },
+    onError: (error) => {
+      if (error.status === 401 || error.status === 403) return handleError(error, slug);
+      setStatus(saveStatus, `Your progress could not be saved: ${error.message} We will try again.`, "error");
+    },
+  });
+
+  function showCompletion() {
+    completion.replaceChildren(state.completed
+      ? h("p", { class: "lesson-completion__done", id: "lesson-completed" },
+        h("span", { "aria-hidden": "true" }, "✓ "), "You completed this lesson.")
+      : h("button", { type: "button", class: "button button--secondary", id: "mark-complete",
+        onclick: async (event) => {
+          event.currentTarget.disabled = true;
+          setStatus(saveStatus, "Saving…", "info");
+          await tracker.complete();
+          await tracker.settled();
+          if (!state.completed) {
+            const button = document.getElementById("mark-complete");
+            if (button) button.disabled = false;
+          }
+        } }, "Mark as complete"));
+  }
+
+  async function lessonCompleted() {
+    showCompletion();
+    markCompletedInNav(current.slug);
+    setStatus(saveStatus, next
+      ? h("span", {}, "Lesson completed. Next: ", h("a", { href: learnUrl(slug, next.slug) }, next.title))
+      : "Lesson completed.", "success");
+    // The course's share, its next lesson, and maybe the certificate this completion earned.
+    try {
+      state.course = (await get(`/learn/${encodeURIComponent(slug)}`, { auth: "required" })).course;
+    } catch (error) {
+      if (error.status === 401 || error.status === 403) return handleError(error, slug);
+      return;
+    }
+    showCourseProgress(courseProgress, state.course);
+    for (const done of state.course.modules.flatMap((m) => m.lessons)) {
+      if (done.progress && done.progress.completed_at) markCompletedInNav(done.slug);
+    }
+    await showCertificate(certificateArea, state.course);
+  }
+
+  showCompletion();
+  await showCertificate(certificateArea, course);
+
+  // The player's events (see player.js): progress, and the end of the video said out loud.
+  const resumeAt = !state.completed && current.progress ? current.progress.position_seconds : 0;
+  let resumed = false;
   lessonArea.addEventListener("lectern:player", ({ detail }) => {
+    if (detail.event === "canplay" && !resumed && resumeAt >= 1) {
+      resumed = true;
+      if (seek(figure, resumeAt)) setStatus(videoStatus, `Resuming where you left off (${clock(resumeAt)}).`, "info");
+    }
+    tracker.handle(detail);
     if (detail.event === "ended") {
       const text = next
         ? h("span", {}, "Video finished. Next: ", h("a", { href: learnUrl(slug, next.slug) }, next.title))
@@ -73,6 +163,54 @@ export default async function learn({ params, query }) {
       setStatus(videoStatus, "");
     }
   });
+  setInterval(() => tracker.tick(), TICK_MS);
+  // Leaving the page (or the tab going to the background): save where the video is.
+  addEventListener("pagehide", () => tracker.flush());
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") tracker.flush();
+  });
+}
+
+function showCourseProgress(container, course) {
+  if (!course.progress) return container.replaceChildren();
+  container.replaceChildren(progressMeter(percentOf(course.progress), progressText(course.progress)));
+}
+
+function markCompletedInNav(lessonSlug) {
+  const link = document.querySelector(`.lesson-nav a[data-lesson="${CSS.escape(lessonSlug)}"]`);
+  if (!link || link.dataset.completed === "true") return;
+  link.dataset.completed = "true";
+  link.append(completedMark());
+}
+
+function completedMark() {
+  return h("span", { class: "lesson-nav__done" },
+    h("span", { "aria-hidden": "true" }, " ✓"), h("span", { class: "visually-hidden" }, " (completed)"));
+}
+
+/** The course's certificate, once every lesson is complete (issued by the completing heartbeat). */
+async function showCertificate(area, course) {
+  const progress = course.progress;
+  if (!progress || !progress.total_lessons || progress.completed_lessons < progress.total_lessons) return;
+  let certificate = null;
+  for (let attempt = 0; attempt < 3 && !certificate; attempt += 1) {
+    if (attempt) await new Promise((resolve) => setTimeout(resolve, 1000));
+    try {
+      const list = (await myCertificates()).certificates;
+      certificate = list.find((c) => c.course_slug === course.slug) || null;
+    } catch {
+      break;
+    }
+  }
+  area.hidden = false;
+  if (!certificate) {
+    area.replaceChildren(h("h2", { id: "certificate-heading" }, "You completed this course"),
+      h("p", {}, "Your certificate is on its way: find it on ", h("a", { href: "/certificates" }, "your certificates"),
+        " in a moment."));
+    return;
+  }
+  area.replaceChildren(certificateCard(certificate, { headingId: "certificate-heading", headingLevel: "h2",
+    heading: certificate.status === "valid" ? "You earned a certificate" : "Certificate (revoked)" }));
 }
 
 function lessonNav(course, current) {
@@ -83,10 +221,13 @@ function lessonNav(course, current) {
         h("a", {
           href: learnUrl(course.slug, lesson.slug),
           "aria-current": lesson.slug === current.slug ? "page" : null,
+          dataset: lesson.progress && lesson.progress.completed_at
+            ? { lesson: lesson.slug, completed: "true" } : { lesson: lesson.slug },
         }, lesson.title,
         lesson.resources && lesson.resources.length
           ? h("span", { class: "visually-hidden" }, ` (${lesson.resources.length} file${lesson.resources.length === 1 ? "" : "s"})`)
-          : null)))))));
+          : null,
+        lesson.progress && lesson.progress.completed_at ? completedMark() : null)))))));
 }
 
 function resources(list) {
