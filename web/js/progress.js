@@ -105,6 +105,11 @@ export function heartbeat({ save, onSaved = () => {}, onError = () => {}, now = 
       if (savedPosition === position || (savedPosition === null && position === 0)) return null;
       return saveNow();
     },
+    /** The lesson was opened: the first visit records it (position 0), so the course shows it started
+     * even before the video plays; a lesson the API already has progress for sends nothing. */
+    opened() {
+      return savedPosition === null && !inFlight ? send(body(false)) : null;
+    },
     /** The learner pressed "Mark as complete". */
     complete() {
       return send(body(true));

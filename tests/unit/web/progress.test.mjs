@@ -140,6 +140,20 @@ test("nothing to save: a lesson only opened, or resumed where the API has it", a
   assert.deepEqual(api.sent, [{ position_seconds: 50 }]);
 });
 
+test("opening a lesson records it once; a lesson with progress already sends nothing", async () => {
+  const api = recorder();
+  const first = heartbeat({ save: api.save, now: fakeClock().now });
+  first.opened();
+  await first.settled();
+  assert.deepEqual(api.sent, [{ position_seconds: 0 }]);
+  assert.equal(first.opened(), null); // saved now: not again
+  assert.equal(first.flush(), null);
+  const again = heartbeat({ save: api.save, now: fakeClock().now, position: 42 });
+  assert.equal(again.opened(), null);
+  await again.settled();
+  assert.deepEqual(api.sent, [{ position_seconds: 0 }]);
+});
+
 test("mark as complete sends `completed: true` with the current position", async () => {
   const api = recorder();
   const beat = heartbeat({ save: api.save, now: fakeClock().now });

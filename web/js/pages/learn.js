@@ -143,6 +143,7 @@ export default async function learn({ params, query }) {
   }
 
   showCompletion();
+  tracker.opened(); // opening a lesson records it (the peer platform's scenario)
   await showCertificate(certificateArea, course);
 
   // The player's events (see player.js): progress, and the end of the video said out loud.

@@ -5,8 +5,7 @@ import * as session from "../session.js";
 import { formatDate, formatMoney, h, loginUrl, notice, pageHeading, render, setMeta, setStatus,
   statusRegion } from "../ui.js";
 
-// A 429 whose Retry-After this page cannot read (locally the API is another origin, and its CORS
-// answer does not expose the header): the button waits this long, the text says "later".
+// A 429 without a readable Retry-After: the button waits this long, the text says "later".
 const DEFAULT_WAIT_SECONDS = 60;
 
 const STATUS_TEXT = { paid: "Paid", pending: "Processing", failed: "Failed", refunded: "Refunded" };

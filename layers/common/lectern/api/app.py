@@ -81,7 +81,8 @@ def cors_config() -> CORSConfig | None:
     the storefront reaches the API under its own origin (/api/* of its distribution): no CORS."""
     if config.api_same_origin():
         return None
-    return CORSConfig(allow_origin=frontend_origin(), allow_headers=["Authorization", "Content-Type"], max_age=600)
+    return CORSConfig(allow_origin=frontend_origin(), allow_headers=["Authorization", "Content-Type"],
+                      expose_headers=["Retry-After"], max_age=600)  # a 429 says when to come back
 
 
 class JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
