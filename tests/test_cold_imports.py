@@ -147,3 +147,44 @@ def test_the_xray_sdk_loads_on_first_use_and_patches_what_it_patched_at_init(log
     loaded = _as_deployed(logical_id)
     assert not _loaded(set(loaded["init"]), "aws_xray_sdk.core")
     assert loaded["patched"] == ["botocore", "httplib"]
+
+
+HTTP_FUNCTIONS = ["AuthFunction", "CatalogFunction", "CheckoutFunction", "DownloadFunction", "LearnerFunction",
+                  "StripeWebhookFunction"]
+UNUSED_RESOLVERS = ["aws_lambda_powertools.event_handler.appsync", "aws_lambda_powertools.event_handler.bedrock_agent",
+                    "aws_lambda_powertools.event_handler.vpc_lattice", "asyncio",
+                    "aws_lambda_powertools.utilities.data_classes.s3_event",
+                    "aws_lambda_powertools.utilities.data_classes.kinesis_stream_event"]
+
+
+@pytest.mark.parametrize("logical_id", HTTP_FUNCTIONS)
+def test_an_http_function_loads_only_the_parts_of_the_event_handler_it_uses(logical_id):
+    """lectern.powertools_imports, imported first by each handler: Powertools' other resolvers, asyncio and
+    the event data classes of other services stay out of its init."""
+    init = set(_as_deployed(logical_id)["init"])
+    assert _loaded(init, "aws_lambda_powertools.event_handler.api_gateway")
+    unused = [name for name in UNUSED_RESOLVERS
+              if not (name == "asyncio" and _loaded(init, "stripe"))]  # the Stripe SDK's HTTP client imports it
+    assert [name for name in unused if _loaded(init, name)] == []
+
+
+_LAZY_PACKAGES_AGREE = """
+import importlib, json
+import lectern.powertools_imports as lazy
+problems = []
+for name, exports in lazy.LAZY_PACKAGES.items():
+    package = importlib.import_module(name)
+    first = {attr: getattr(package, attr) for attr in exports}  # each from its submodule
+    everything = package.__all__  # any other name: the package's own __init__ runs
+    problems += [f"{name}.{attr}" for attr in exports if getattr(package, attr) is not first[attr]]
+    problems += [f"{name}.{attr} missing" for attr in everything if not hasattr(package, attr)]
+print(json.dumps(problems))
+"""
+
+
+def test_the_lazy_packages_give_the_objects_their_init_exports():
+    env = {"PYTHONPATH": "layers/common", "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", _LAZY_PACKAGES_AGREE], cwd=tpl.REPO_ROOT, capture_output=True,
+                            text=True, env=env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
