@@ -41,8 +41,8 @@ from bench.layout import FunctionLayout, Layout, sandbox_path
 FLOOR_CLIENTS = {"DownloadFunction": ("dynamodb", "s3")}
 DEFAULT_CLIENTS = ("dynamodb",)
 # Budgets: handler total ≤ factor × floor total.
-BUDGETS = {"CatalogFunction": 1.3, "LearnerFunction": 1.3, "DownloadFunction": 1.3,
-           "CheckoutFunction": 2.0, "StripeWebhookFunction": 2.0}
+BUDGETS = {"CatalogFunction": 1.3, "AuthFunction": 1.3, "LearnerFunction": 1.3, "DownloadFunction": 1.3,
+           "CheckoutFunction": 1.6, "StripeWebhookFunction": 1.6}
 
 FLOOR_MODULE = '''"""The floor: a handler that imports boto3 and creates the client(s) it needs."""
 import boto3

@@ -5,6 +5,7 @@ granted here; the Stripe webhook does that once Stripe says the money is in.
 """
 from typing import Annotated
 
+import lectern.powertools_imports  # noqa: F401, I001  (first of all: lectern/powertools_imports.py)
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 

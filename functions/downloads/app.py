@@ -4,6 +4,7 @@ At most two DynamoDB requests when access is granted (lectern.learning.downloads
 """
 from typing import Annotated
 
+import lectern.powertools_imports  # noqa: F401, I001  (first of all: lectern/powertools_imports.py)
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths

@@ -7,6 +7,7 @@ every answer is personal, so nothing may be cached (`no-store`).
 """
 from typing import Annotated
 
+import lectern.powertools_imports  # noqa: F401, I001  (first of all: lectern/powertools_imports.py)
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths

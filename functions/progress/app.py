@@ -8,6 +8,7 @@ Answers are personal or about one person: nothing may be cached (`no-store`).
 """
 from typing import Annotated
 
+import lectern.powertools_imports  # noqa: F401, I001  (first of all: lectern/powertools_imports.py)
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from lectern import snapstart

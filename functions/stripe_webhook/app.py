@@ -8,6 +8,7 @@ events that can never apply), 400 "not from Stripe" (or not an event), 405 anyth
 """
 import json
 
+import lectern.powertools_imports  # noqa: F401, I001  (first of all: lectern/powertools_imports.py)
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths

@@ -109,3 +109,83 @@ def test_a_function_imports_only_what_its_own_layers_ship(logical_id):
     result = subprocess.run([sys.executable, "-c", code], cwd=tpl.REPO_ROOT, capture_output=True, text=True,
                             env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+# What a handler's init leaves to its first use (docs/performance.md, "What changed"): each check imports
+# the handler in a fresh interpreter with the function's own environment, inside Lambda as far as
+# Powertools can tell (LAMBDA_TASK_ROOT, AWS_LAMBDA_FUNCTION_NAME) and with tracing on, as deployed.
+_IMPORT_AS_DEPLOYED = """
+import importlib.util, json, sys
+module_spec = importlib.util.spec_from_file_location("handler_module", {path!r})
+module = importlib.util.module_from_spec(module_spec)
+module_spec.loader.exec_module(module)
+at_init = sorted(sys.modules)
+from lectern.observability import tracer
+tracer.load()  # what the first invocation does before the handler runs
+from aws_xray_sdk.core import patcher
+print(json.dumps({{"init": at_init, "patched": sorted(patcher._PATCHED_MODULES)}}))
+"""
+
+
+def _as_deployed(logical_id: str) -> dict:
+    spec = tpl.functions()[logical_id]
+    env = {"PYTHONPATH": "layers/common", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+           "PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+           "LAMBDA_TASK_ROOT": str(spec.code_dir), "AWS_LAMBDA_FUNCTION_NAME": logical_id,
+           "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13", **spec.environment}
+    env.pop("POWERTOOLS_TRACE_DISABLED", None)
+    result = subprocess.run([sys.executable, "-c", _IMPORT_AS_DEPLOYED.format(path=str(spec.code_dir / "app.py"))], check=False,
+                            cwd=tpl.REPO_ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("logical_id", sorted(tpl.functions()))
+def test_the_xray_sdk_loads_on_first_use_and_patches_what_it_patched_at_init(logical_id):
+    """Tracing on, the handler's import leaves the X-Ray SDK out (lectern.observability.LazyTracer);
+    the first invocation loads it and patches botocore and http.client, as the Tracer did at init."""
+    loaded = _as_deployed(logical_id)
+    assert not _loaded(set(loaded["init"]), "aws_xray_sdk.core")
+    assert loaded["patched"] == ["botocore", "httplib"]
+
+
+# Every function the template gives an HTTP route or a function URL (a new one is checked without a word here).
+HTTP_FUNCTIONS = sorted(spec.logical_id for spec in tpl.functions().values()
+                        if spec.http_routes or spec.has_function_url)
+UNUSED_RESOLVERS = ["aws_lambda_powertools.event_handler.appsync", "aws_lambda_powertools.event_handler.bedrock_agent",
+                    "aws_lambda_powertools.event_handler.vpc_lattice", "asyncio",
+                    "aws_lambda_powertools.utilities.data_classes.s3_event",
+                    "aws_lambda_powertools.utilities.data_classes.kinesis_stream_event"]
+
+
+@pytest.mark.parametrize("logical_id", HTTP_FUNCTIONS)
+def test_an_http_function_loads_only_the_parts_of_the_event_handler_it_uses(logical_id):
+    """lectern.powertools_imports, imported first by each handler: Powertools' other resolvers, asyncio and
+    the event data classes of other services stay out of its init."""
+    init = set(_as_deployed(logical_id)["init"])
+    assert _loaded(init, "aws_lambda_powertools.event_handler.api_gateway")
+    unused = [name for name in UNUSED_RESOLVERS
+              if not (name == "asyncio" and _loaded(init, "stripe"))]  # the Stripe SDK's HTTP client imports it
+    assert [name for name in unused if _loaded(init, name)] == []
+
+
+_LAZY_PACKAGES_AGREE = """
+import importlib, json
+import lectern.powertools_imports as lazy
+problems = []
+for name, exports in lazy.LAZY_PACKAGES.items():
+    package = importlib.import_module(name)
+    first = {attr: getattr(package, attr) for attr in exports}  # each from its submodule
+    everything = package.__all__  # any other name: the package's own __init__ runs
+    problems += [f"{name}.{attr}" for attr in exports if getattr(package, attr) is not first[attr]]
+    problems += [f"{name}.{attr} missing" for attr in everything if not hasattr(package, attr)]
+print(json.dumps(problems))
+"""
+
+
+def test_the_lazy_packages_give_the_objects_their_init_exports():
+    env = {"PYTHONPATH": "layers/common", "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", _LAZY_PACKAGES_AGREE], cwd=tpl.REPO_ROOT, capture_output=True,
+                            text=True, env=env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

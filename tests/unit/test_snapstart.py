@@ -123,6 +123,17 @@ def test_each_api_handler_registers_the_hooks(logical_id):
     assert [func for func, _args, _kwargs in snapstart.get_after_restore()].count(snapstart.renew) == 1
 
 
+def test_priming_builds_the_tracer_the_first_request_would_build(monkeypatch):
+    """lectern.observability builds the Tracer (the X-Ray SDK and its patches) on the first invocation;
+    before the snapshot, so that no restored copy does it on its first request."""
+    from lectern import observability
+
+    monkeypatch.setattr(observability.tracer, "_tracer", None)
+    assert not observability.tracer.loaded
+    snapstart._load_tracer()
+    assert observability.tracer.loaded
+
+
 def test_restore_drops_parameters_past_their_age_and_keeps_younger_ones():
     from aws_lambda_powertools.utilities.parameters import constants
     from aws_lambda_powertools.utilities.parameters.base import ExpirableValue

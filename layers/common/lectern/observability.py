@@ -4,13 +4,28 @@ The service name comes from POWERTOOLS_SERVICE_NAME (set per function in the
 template; Powertools reads it, and its other POWERTOOLS_* variables, itself).
 Tests and the local stack quiet them through the environment
 (POWERTOOLS_TRACE_DISABLED, POWERTOOLS_METRICS_DISABLED, LOG_LEVEL).
+
+The Tracer is built on the first invocation, not at import (`LazyTracer`): the X-Ray SDK
+and its patches of botocore and http.client are the largest piece of Powertools' own cold
+init, and nothing needs them before a request runs (docs/performance.md). The first
+invocation's trace is the same as before: Lambda's runtime records the invocation segment
+itself (`Tracing: Active`), and the SDK, loaded and patched before the handler runs, adds
+the `## lambda_handler` subsegment (ColdStart, Service) and one subsegment per AWS and
+Stripe call. SnapStart's priming builds it before the snapshot (lectern.snapstart).
 """
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
 
 from lectern import config
 
 logger = Logger(level=config.settings().log_level)
 metrics = Metrics()
+
 # Cold start: by default Tracer runs X-Ray's patch_all(), which imports and patches every library it
 # supports that happens to be importable (requests, sqlite3, httpx, the SQL drivers... and PynamoDB,
 # whose X-Ray patch wraps botocore's HTTP send a second time, so each DynamoDB call would be traced
@@ -18,4 +33,54 @@ metrics = Metrics()
 # http.client (the Stripe SDK's urllib client): patching those two keeps a subsegment for every AWS
 # and Stripe call, without importing requests & co. at init when they are installed (AuthFunction's
 # cold init: 2.11x -> 1.95x the floor, docs/performance.md).
-tracer = Tracer(patch_modules=("botocore", "httplib"))
+TRACER_OPTIONS: dict[str, Any] = {"patch_modules": ("botocore", "httplib")}
+
+
+class LazyTracer:
+    """Powertools' `Tracer`, built (the X-Ray SDK imported, botocore and http.client patched) on the
+    first invocation of a handler it decorates, or on first use of any other attribute.
+
+    The patches wrap botocore's and http.client's classes, so clients created before them (at init,
+    by the SnapStart priming) are traced as well."""
+
+    def __init__(self, **options: Any):
+        self._options = options
+        self._tracer: Any = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._tracer is not None
+
+    def load(self) -> Any:
+        """The Tracer, built now if it is not yet."""
+        if self._tracer is None:
+            from aws_lambda_powertools import Tracer
+
+            self._tracer = Tracer(**self._options)
+        return self._tracer
+
+    def capture_lambda_handler(self, lambda_handler: Callable | None = None, capture_response: bool | None = None,
+                               capture_error: bool | None = None) -> Callable:
+        """`Tracer.capture_lambda_handler`, applied when the handler first runs."""
+        if lambda_handler is None:
+            return functools.partial(self.capture_lambda_handler, capture_response=capture_response,
+                                     capture_error=capture_error)
+        traced: Callable | None = None
+
+        @functools.wraps(lambda_handler)
+        def handler(event: Any, context: Any, **kwargs: Any) -> Any:
+            nonlocal traced
+            if traced is None:
+                traced = self.load().capture_lambda_handler(lambda_handler, capture_response=capture_response,
+                                                            capture_error=capture_error)
+            return traced(event, context, **kwargs)
+
+        return handler
+
+    def __getattr__(self, name: str) -> Any:  # put_annotation, capture_method, provider...
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.load(), name)
+
+
+tracer = LazyTracer(**TRACER_OPTIONS)

@@ -85,6 +85,7 @@ def prime(app: Any) -> None:
     import gc
 
     _import_lazy_modules()
+    _load_tracer()
     clients = list(_build_clients())
     for client in clients:
         _dry_run(client)
@@ -127,6 +128,14 @@ def _import_lazy_modules() -> None:
         names.append("aws_lambda_powertools.utilities.parameters")
     for name in names:
         importlib.import_module(name)
+
+
+def _load_tracer() -> None:
+    """The X-Ray SDK, imported and patched into botocore and http.client: lectern.observability builds
+    the Tracer on the first invocation, so a restored copy would otherwise do it on its first request."""
+    observability = sys.modules.get("lectern.observability")
+    if observability is not None:
+        observability.tracer.load()
 
 
 def _models() -> Iterator[type]:
