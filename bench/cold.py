@@ -38,10 +38,11 @@ from pathlib import Path
 from bench.layout import FunctionLayout, Layout, sandbox_path
 
 # The clients a route cannot do without (the floor creates them at init).
-FLOOR_CLIENTS = {"DownloadFunction": ("dynamodb", "s3")}
+FLOOR_CLIENTS = {"DownloadFunction": ("dynamodb", "s3")}  # ProgressFunction: S3 only when a certificate is made
 DEFAULT_CLIENTS = ("dynamodb",)
 # Budgets: handler total ≤ factor × floor total.
 BUDGETS = {"CatalogFunction": 1.3, "AuthFunction": 1.3, "LearnerFunction": 1.3, "DownloadFunction": 1.3,
+           "ProgressFunction": 1.3,
            "CheckoutFunction": 1.6, "StripeWebhookFunction": 1.6}
 
 FLOOR_MODULE = '''"""The floor: a handler that imports boto3 and creates the client(s) it needs."""
