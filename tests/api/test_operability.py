@@ -64,6 +64,21 @@ def test_a_delivered_event_adds_no_failure_metric(api, stripe_env, runner, metri
     assert "StripeEventFailed" not in metrics_added
 
 
+def test_an_email_ses_refuses_is_counted_for_the_alarm_and_a_sent_one_is_not(api, stripe_env, runner, metrics_added,
+                                                                             ses_sandbox):
+    """FailedEmailsAlarm sums EmailSendFailed: a refused send must publish it (the outbox retries the mail)."""
+    from lectern.notifications.email import EMAIL_SEND_FAILED
+
+    ses_sandbox("*@sandbox.example")
+    course = sellable_course(stripe_env)
+    for email in ("refused@sandbox.example", "fine@example.com"):
+        session = stripe_env.pay(start_checkout(api, course, email)["checkout_session_id"])
+        assert deliver(runner, last_event(stripe_env, "checkout.session.completed", session["id"]))["statusCode"] == 200
+        if email.startswith("refused"):
+            assert metrics_added.count(EMAIL_SEND_FAILED) == 2  # the receipt and the claim link
+    assert metrics_added.count(EMAIL_SEND_FAILED) == 2
+
+
 # ------------------------------------------------------------------ bounces and complaints
 
 def _feedback_event(notification: dict) -> dict:

@@ -13,16 +13,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import boto3
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lectern import config
+from lectern.observability import metrics
 
 config.require("EMAIL_FROM")  # at import: a function that sends mail does not start without its sender
 
 # How a send fails: SES answered an error (MessageRejected in the sandbox, Throttling, ...), or
 # could not be reached or answered too late (connection errors and timeouts are BotoCoreErrors).
 SEND_FAILURES = (ClientError, BotoCoreError)
+EMAIL_SEND_FAILED = "EmailSendFailed"  # the metric FailedEmailsAlarm (template.yaml) sums
 
 
 @dataclass(frozen=True)
@@ -53,10 +56,15 @@ def send(message: Message) -> str:
     configuration_set = config.settings().email_configuration_set
     if configuration_set:
         extra["ConfigurationSetName"] = configuration_set
-    response = _ses().send_email(
-        Source=sender(),
-        Destination={"ToAddresses": [message.to]},
-        Message={"Subject": {"Data": message.subject, "Charset": "UTF-8"}, "Body": body},
-        **extra,
-    )
+    try:
+        response = _ses().send_email(
+            Source=sender(),
+            Destination={"ToAddresses": [message.to]},
+            Message={"Subject": {"Data": message.subject, "Charset": "UTF-8"}, "Body": body},
+            **extra,
+        )
+    except SEND_FAILURES:
+        # FailedEmailsAlarm watches this count (the outbox keeps the mail and retries it).
+        metrics.add_metric(name=EMAIL_SEND_FAILED, unit=MetricUnit.Count, value=1)
+        raise
     return response["MessageId"]
