@@ -70,6 +70,28 @@ def test_a_query_costs_the_same_whatever_the_size_of_the_table(dynamodb):
     assert large < small * 2.5 + 0.2, (small, large)
 
 
+def test_an_index_query_costs_the_same_whatever_the_size_of_the_table(dynamodb):
+    for i in range(5):
+        dynamodb.put_item(TableName="T", Item={"pk": {"S": f"idx{i}"}, "sk": {"S": "1"}, "g": {"S": "wanted"}})
+
+    def timed() -> float:
+        started = time.perf_counter()
+        for _ in range(20):
+            found = dynamodb.query(TableName="T", IndexName="gsi1", KeyConditionExpression="g = :g",
+                                   ExpressionAttributeValues={":g": {"S": "wanted"}})["Items"]
+            assert sorted(i["pk"]["S"] for i in found) == [f"idx{i}" for i in range(5)]
+        return time.perf_counter() - started
+
+    small = timed()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: dynamodb.put_item(TableName="T", Item={"pk": {"S": f"z{i}"}, "sk": {"S": "1"},
+                                                                       "g": {"S": f"other{i % 50}"}}),
+                      range(3000)))
+    large = timed()
+    # Sorting every item of the table for each query would cost several times more.
+    assert large < small * 2.5 + 0.2, (small, large)
+
+
 def test_concurrent_conditional_writes_are_atomic(dynamodb):
     """Two hundred conditional increments from many threads: none lost, none applied twice."""
     dynamodb.put_item(TableName="T", Item={"pk": {"S": "counter"}, "sk": {"S": "1"}, "v": {"N": "0"}})
@@ -243,6 +265,18 @@ SCRIPT: list[tuple[str, Any]] = [
     ("Query", {"TableName": "Same", "KeyConditionExpression": "pk = :p", "FilterExpression": "n > :n",
                "Select": "COUNT", "ExpressionAttributeValues": {":p": {"S": "p1"}, ":n": {"N": "1"}}}),
     ("Query", {"TableName": "Same", "IndexName": "gsi1", "KeyConditionExpression": "g = :g",
+               "ExpressionAttributeValues": {":g": {"S": "G"}}}),
+    ("PutItem", {"TableName": "Same", "Item": {"pk": {"S": "p3"}, "sk": {"S": "a"}, "g": {"S": "H"}}}),
+    ("PutItem", {"TableName": "Same", "Item": {"pk": {"S": "p0"}, "sk": {"S": "z"}, "g": {"S": "G"}}}),
+    ("Query", {"TableName": "Same", "IndexName": "gsi1", "KeyConditionExpression": "g = :g", "Limit": 2,
+               "ScanIndexForward": False, "ExpressionAttributeValues": {":g": {"S": "G"}}}),
+    ("Query", {"TableName": "Same", "IndexName": "gsi1", "KeyConditionExpression": "g = :g",
+               "FilterExpression": "attribute_exists(b)", "ExpressionAttributeValues": {":g": {"S": "G"}}}),
+    ("Query", {"TableName": "Same", "IndexName": "gsi1", "KeyConditionExpression": "g = :g",
+               "ExpressionAttributeValues": {":g": {"S": "nobody"}}}),
+    ("Query", {"TableName": "Same", "IndexName": "gsi1", "KeyConditionExpression": "g = :g",
+               "ExpressionAttributeValues": {":g": {"N": "1"}}}),
+    ("Query", {"TableName": "Same", "IndexName": "nope", "KeyConditionExpression": "g = :g",
                "ExpressionAttributeValues": {":g": {"S": "G"}}}),
     ("Query", {"TableName": "Same", "KeyConditionExpression": "sk = :p",
                "ExpressionAttributeValues": {":p": {"S": "p1"}}}),
