@@ -253,7 +253,7 @@ def validators_visit_faster() -> None:
         except KeyError:
             pass
         found = None
-        for class_key, processor in self._processing_map().items():
+        for class_key in self._processing_map():
             if issubclass(cls, class_key):
                 found = class_key
                 break
