@@ -295,7 +295,8 @@ def run_burst(n: int, threads: int) -> str:
     secret = "whsec_bench_burst_" + os.urandom(8).hex()
     scratch = Path(tempfile.mkdtemp(prefix="lectern-burst-"))
     info = scratch / "stack.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STRIPE_", "LECTERN_", "POWERTOOLS_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "STRIPE_", "LECTERN_", "POWERTOOLS_")) or k == "LECTERN_WORKERS"}
     env.update({"PYTHONPATH": "layers/common:devtools", "STRIPE_WEBHOOK_SECRET": secret,
                 "CHECKOUT_LIMIT_PER_IP": "0",  # every checkout of the burst comes from 127.0.0.1
                 **{name: str(free_port()) for name in ("LECTERN_API_PORT", "LECTERN_WEBHOOK_PORT", "LECTERN_DEV_PORT",
