@@ -152,7 +152,9 @@ def plan(n: int) -> tuple[int, int, int, int]:
 
 
 def run_burst(stack: Stack, n: int = 200, *, threads: int = 16, seed: int = 20250101,
-              progress=lambda text: None) -> BurstReport:
+              progress=lambda text: None, phase=lambda name: None) -> BurstReport:
+    """`phase("burst")` is called as the deliveries start, `phase("effects")` once they (and the
+    re-sends) are done, so a caller can measure the burst apart from its setup."""
     rng = random.Random(seed)
     orders_n, refunds_n, ignored_n, duplicates_n = plan(n)
     report = BurstReport(n, threads, orders_n, refunds_n, ignored_n, duplicates_n)
@@ -214,6 +216,7 @@ def run_burst(stack: Stack, n: int = 200, *, threads: int = 16, seed: int = 2025
             time.sleep(min(2.0, 0.25 * 2 ** attempt))
         return False
 
+    phase("burst")
     burst_started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=threads) as pool:
         pending = [event for event, done in zip(deliveries, pool.map(send, deliveries)) if not done]
@@ -226,6 +229,7 @@ def run_burst(stack: Stack, n: int = 200, *, threads: int = 16, seed: int = 2025
             time.sleep(1.0)
             pending = [event for event, done in zip(pending, pool.map(lambda e: send(e, 1), pending)) if not done]
     report.drain_seconds = time.perf_counter() - burst_started - report.seconds
+    phase("effects")
     for event in pending:
         report.problems.append(f"{event['id']} ({event['type']}) never answered 2xx")
 

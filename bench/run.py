@@ -295,7 +295,8 @@ def run_burst(n: int, threads: int) -> str:
     secret = "whsec_bench_burst_" + os.urandom(8).hex()
     scratch = Path(tempfile.mkdtemp(prefix="lectern-burst-"))
     info = scratch / "stack.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STRIPE_", "LECTERN_", "POWERTOOLS_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "STRIPE_", "LECTERN_", "POWERTOOLS_")) or k == "LECTERN_WORKERS"}
     env.update({"PYTHONPATH": "layers/common:devtools", "STRIPE_WEBHOOK_SECRET": secret,
                 "CHECKOUT_LIMIT_PER_IP": "0",  # every checkout of the burst comes from 127.0.0.1
                 **{name: str(free_port()) for name in ("LECTERN_API_PORT", "LECTERN_WEBHOOK_PORT", "LECTERN_DEV_PORT",
@@ -310,7 +311,15 @@ def run_burst(n: int, threads: int) -> str:
                 raise RuntimeError("the local stack did not start:\n" + (scratch / "stack.log").read_text()[-3000:])
             time.sleep(0.1)
         cpu_before = cpu_seconds_by_role(process.pid)
-        report = burst(Stack(json.loads(info.read_text()), secret), n, threads=threads, progress=say)
+        marks: dict[str, dict[str, float]] = {}
+        load = os.getloadavg()
+
+        def phase(name: str) -> None:
+            marks[name] = cpu_seconds_by_role(process.pid)
+            if name == "effects":
+                marks["load"] = {"burst": os.getloadavg()[0]}
+
+        report = burst(Stack(json.loads(info.read_text()), secret), n, threads=threads, progress=say, phase=phase)
         cpu_after = cpu_seconds_by_role(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -319,6 +328,10 @@ def run_burst(n: int, threads: int) -> str:
         except subprocess.TimeoutExpired:
             process.kill()
         shutil.rmtree(scratch, ignore_errors=True)
+    def burst_cpu(role: str) -> float:
+        start, end = marks.get("burst", cpu_before), marks.get("effects", cpu_after)
+        return end.get(role, 0.0) - start.get(role, 0.0)
+
     verdict = "exactly-once effects, nothing lost" if report.ok else \
         "**problems**: " + "; ".join(report.problems[:10])
     section = "\n".join([
@@ -331,14 +344,26 @@ def run_burst(n: int, threads: int) -> str:
                 f"{report.late} (drained in {report.drain_seconds:.0f} s)", verdict]]),
         "", f"Setup (checkouts, payments, refunds) took {report.setup_seconds:.1f} s; "
             f"answers: {dict(report.statuses)}; slowest delivery {max(report.latencies) * 1000:.0f} ms.", "",
-        "Where the CPU went during setup and burst (processes of the local stack; CPU ms per delivery "
-        "attempt): the webhook's own work (verify, record, apply: its environments) apart from the "
-        "local AWS's share.", "",
-        table(["process", "CPU s", "CPU ms per attempt"],
-              [[role, f"{cpu_after[role] - cpu_before.get(role, 0.0):.1f}",
+        "Where the CPU went (processes of the local stack, from /proc: CPU time, which the machine's "
+        "other load does not inflate): the webhook's own work (verify, record, apply: its "
+        "environments) apart from the local AWS's share. *Burst* is the deliveries and their "
+        "re-sends alone (the emulator's own deliveries of the same events land there too), per "
+        f"delivery sent (N) and per attempt ({report.attempts}); *setup and burst* also counts the "
+        "checkouts, payments and refunds. Load average (1 min) "
+        f"{load[0]:.1f} at the start, {marks.get('load', {}).get('burst', 0.0):.1f} after the burst.", "",
+        table(["process", "burst CPU s", "burst CPU ms per delivery", "burst CPU ms per attempt",
+               "setup and burst CPU s", "setup and burst CPU ms per attempt"],
+              [[role, f"{burst_cpu(role):.1f}", f"{burst_cpu(role) * 1000 / max(1, report.n):.1f}",
+                f"{burst_cpu(role) * 1000 / max(1, report.attempts):.1f}",
+                f"{cpu_after[role] - cpu_before.get(role, 0.0):.1f}",
                 f"{(cpu_after[role] - cpu_before.get(role, 0.0)) * 1000 / max(1, report.attempts):.1f}"]
                for role in sorted(cpu_after, key=lambda r: cpu_before.get(r, 0.0) - cpu_after[r])
-               if cpu_after[role] - cpu_before.get(role, 0.0) >= 0.05])])
+               if cpu_after[role] - cpu_before.get(role, 0.0) >= 0.05]
+              + [["all of the stack", f"{sum(map(burst_cpu, cpu_after)):.1f}",
+                  f"{sum(map(burst_cpu, cpu_after)) * 1000 / max(1, report.n):.1f}",
+                  f"{sum(map(burst_cpu, cpu_after)) * 1000 / max(1, report.attempts):.1f}",
+                  f"{sum(cpu_after.values()) - sum(cpu_before.values()):.1f}",
+                  f"{(sum(cpu_after.values()) - sum(cpu_before.values())) * 1000 / max(1, report.attempts):.1f}"]])])
     print(section)
     if not report.ok:
         say("\n".join(report.problems))

@@ -19,9 +19,13 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from typing import Any, Callable
 
 MAILBOX_PATH = "/_lectern/mailbox.json"
+# Set (to anything) in the embedded AWS's environment: every DynamoDB request takes moto's own server
+# path (Flask app, generic serializer), as the tests that compare both paths need.
+MOTO_PATH_VARIABLE = "LECTERN_AWS_MOTO_PATH"
 
 
 def sent_messages() -> list[dict]:
@@ -178,14 +182,483 @@ def transactions_back_up_their_items() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def index_queries_read_their_items() -> None:
+    """moto answers a Query on a secondary index by sorting every item of the table (by its keys,
+    comparing DynamoTypes) and then keeping those with the queried index key: at 400 orders, a
+    tenth of a second per query. The same query is handed only the items that can match: those
+    whose index hash attribute holds the queried string (any item, for a non-string key), in the
+    order moto's walk gives them; moto then applies all its own conditions, sorting and paging to
+    them. Installed after `index_queries_by_partition` (it wraps that wrapper). Embedded AWS process
+    only (requests run one at a time, see LocalAwsApp)."""
+    import inspect
+
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, "_index_items", False):
+        return
+    query_table = Table.query
+    signature = inspect.signature(query_table)
+
+    def order(item):  # moto's all_items() order
+        return (item.hash_key, item.range_key) if item.range_key else item.hash_key
+
+    def query(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs).arguments
+        conditions = bound.get("hash_key_conditions")
+        if bound.get("index_name") is None or not conditions:
+            return query_table(self, *args, **kwargs)
+        strings = [(name, value.value) for name, value in conditions if value.type == "S"]
+
+        def may_match(item) -> bool:
+            for name, wanted in strings:
+                held = item.attrs.get(name)
+                if held is None or held.type != "S" or held.value != wanted:
+                    return False
+            return True
+
+        if self.range_key_attr:
+            items = [item for partition in self.items.values() for item in partition.values() if may_match(item)]
+        else:
+            items = [item for item in self.items.values() if may_match(item)]
+        items.sort(key=order)
+        self.all_items = lambda: items  # this call only: moto's index query walks all_items()
+        try:
+            return query_table(self, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    query._index_items = True
+    query._by_partition = True
+    Table.query = query
+
+
+def validators_visit_faster() -> None:
+    """moto's validators (ten per UpdateItem) walk the update's tree asking, at every node, isinstance
+    against its abstract node classes (ABCMeta's slow check) and rebuilding their node-type table:
+    most of an UpdateItem's time. The same walk, the same hooks, the same rewrites, with each
+    validator's answer per node class remembered (isinstance depends on the class alone: moto
+    registers no virtual subclasses)."""
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
+
+    if getattr(DepthFirstTraverser.traverse_node_recursively, "_faster", False):
+        return
+    is_node: dict[type, bool] = {}
+
+    def processor_for(self, cls):
+        table = self.__dict__.get("_processor_by_class")
+        if table is None:
+            table = self.__dict__["_processor_by_class"] = {}
+        try:
+            return table[cls]
+        except KeyError:
+            pass
+        found = None
+        for class_key in self._processing_map():
+            if issubclass(cls, class_key):
+                found = class_key
+                break
+        table[cls] = found
+        return found
+
+    def traverse_node_recursively(self, node, child_id=-1):
+        cls = type(node)
+        node_like = is_node.get(cls)
+        if node_like is None:
+            node_like = is_node[cls] = isinstance(node, Node)
+        if node_like:
+            parent_node = node.parent
+            if node.children is not None:
+                for i, child_node in enumerate(node.children):
+                    self.pre_processing_of_child(node, i)
+                    self.traverse_node_recursively(child_node, i)
+            if processor_for(self, cls) is not None:
+                node = self.process(node)
+                node.parent = parent_node
+                if parent_node:
+                    parent_node.children[child_id] = node
+        return node
+
+    traverse_node_recursively._faster = True
+    DepthFirstTraverser.traverse_node_recursively = traverse_node_recursively
+
+
+def expressions_parsed_once(limit: int = 1024) -> None:
+    """moto parses every UpdateExpression twice per UpdateItem (once to validate the request, once to
+    apply it), lexes every ConditionExpression twice, deep-copies the parsed update for its
+    validator, and its validators rebuild their node-type table at every node they visit: most of its
+    time in an UpdateItem. The same work, done once:
+    - an UpdateExpression's tree depends on its text alone: parsed once per text (an invalid one is
+      parsed, and refused, every time); moto's validator still gets its own copy of it (the
+      validator rewrites its copy), made from the tree's pickle rather than by deepcopy;
+    - a ConditionExpression's tokens depend on its text alone: lexed once per text (names and values
+      are still resolved per request, from the tokens);
+    - a validator's table of the node types it processes is built once per validator, not per node.
+    Embedded AWS process only; up to `limit` texts of each kind are kept."""
+    import pickle
+    from collections import deque
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    if getattr(UpdateExpressionParser.make, "_parsed_once", False):
+        return
+    parse_update = UpdateExpressionParser.make.__func__
+    trees: dict[str, Any] = {}
+
+    def make(cls, expression_str):
+        if cls is not UpdateExpressionParser or not isinstance(expression_str, str):
+            return parse_update(cls, expression_str)
+        tree = trees.get(expression_str)
+        if tree is None:
+            tree = parse_update(cls, expression_str)
+            blob = pickle.dumps(tree, pickle.HIGHEST_PROTOCOL)
+            # copy.deepcopy(tree), as moto's validator makes it, is this tree's own copy: unpickled.
+            tree.__deepcopy__ = lambda memo, blob=blob: pickle.loads(blob)
+            if len(trees) >= limit:
+                trees.clear()
+            trees[expression_str] = tree
+        return tree
+
+    make._parsed_once = True
+    UpdateExpressionParser.make = classmethod(make)
+
+    lex = ConditionExpressionParser._lex_condition_expression
+    tokens: dict[str, tuple] = {}
+
+    def lex_once(self):
+        expression = self.condition_expression
+        lexed = tokens.get(expression)
+        if lexed is None:
+            lexed = tuple(lex(self))  # (tokens are namedtuples, never changed by the parser)
+            if len(tokens) >= limit:
+                tokens.clear()
+            tokens[expression] = lexed
+        return deque(lexed)
+
+    ConditionExpressionParser._lex_condition_expression = lex_once
+
+    def nodes_to_be_processed(self):
+        types = self.__dict__.get("_node_types")
+        if types is None:
+            types = self.__dict__["_node_types"] = tuple(self._processing_map().keys())
+        return types
+
+    def process(self, node):
+        processors = self.__dict__.get("_node_processors")
+        if processors is None:
+            processors = self.__dict__["_node_processors"] = tuple(self._processing_map().items())
+        for class_key, processor in processors:
+            if isinstance(node, class_key):
+                return processor(node)
+        return None
+
+    DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed
+    DepthFirstTraverser.process = process
+
+
+class _Unsupported(Exception):
+    """A shape (or a value) the direct JSON writer does not handle: moto's own serializer answers."""
+
+
+def _output_writer(operation_model) -> Callable[[Any], dict] | None:
+    """moto's JSON ResponseSerializer for one operation's output, compiled once, for results made of
+    dicts, lists and scalars (what DynamoDB's handlers return). The same walk as moto's: each member
+    of a structure, in the shape's order, picked from the result under the keys moto's
+    XFormedAttributePicker would try (computed by that picker, on a dict), written when not None;
+    strings str()-ed, blobs base64-encoded, integers int(), floats float(). A shape with anything
+    else (timestamps, documents, renamed members) is not compiled: None, moto serializes it. A value
+    of an unexpected type raises _Unsupported at run time, and moto serializes that result."""
+    import base64
+    from enum import Enum
+
+    from moto.core.serialize import AttributePickerContext, XFormedAttributePicker
+
+    picker = XFormedAttributePicker(response_transformers={})
+    service_model = operation_model.service_model
+    compiled: dict[str, Callable] = {}
+
+    def compile_shape(shape) -> Callable:
+        # Writers take (out, value, key) and do what moto's `_serialize(out, value, shape, key)` does.
+        if shape.serialization.get("name") or getattr(shape, "is_document_type", False):
+            raise _Unsupported(shape.name)
+        kind = shape.type_name
+        if kind in ("structure", "map", "list"):
+            if shape.name in compiled:  # recursive shapes (AttributeValue) by name
+                return lambda out, value, key: compiled[shape.name](out, value, key)
+            compiled[shape.name] = None  # being compiled
+        if kind == "structure":
+            members = []
+            for member_key, member_shape in shape.members.items():
+                member_shape.parent = shape  # as moto's serializer sets it, for its aliases
+                context = AttributePickerContext(obj={}, key=member_key, shape=member_shape,
+                                                 operation_model=operation_model, service_model=service_model)
+                keys = tuple(dict.fromkeys(picker.get_possible_keys(context)))
+                if any("." in k for k in keys):
+                    raise _Unsupported(member_key)
+                members.append((member_key, keys, compile_shape(member_shape)))
+
+            def write_structure(out, value, key):
+                if value is None:
+                    return
+                if type(value) is not dict:
+                    raise _Unsupported(type(value).__name__)
+                wrapper = {} if key else out
+                for member_key, keys, write in members:
+                    for k in keys:
+                        if k in value:
+                            member_value = value[k]
+                            break
+                    else:
+                        continue
+                    if member_value is not None:
+                        write(wrapper, member_value, member_key)
+                if key:
+                    out[key] = wrapper
+            writer = write_structure
+        elif kind == "map":
+            write_value = compile_shape(shape.value)
+
+            def write_map(out, value, key):
+                if type(value) is not dict:
+                    raise _Unsupported(type(value).__name__)
+                out[key] = target = {}
+                for sub_key, sub_value in value.items():
+                    write_value(target, sub_value, sub_key)
+            writer = write_map
+        elif kind == "list":
+            member_name = shape.member.name
+            write_member = compile_shape(shape.member)
+
+            def write_list(out, value, key):
+                if type(value) not in (list, tuple):
+                    raise _Unsupported(type(value).__name__)
+                items = []
+                for item in value:
+                    wrapper = {}
+                    write_member(wrapper, item, member_name)
+                    items.append(wrapper.get(member_name, item))
+                out[key] = items
+            writer = write_list
+        elif kind == "string":
+            def writer(out, value, key):
+                if isinstance(value, Enum):
+                    value = value.value
+                out[key] = str(value) if value not in [None, {}, []] else value
+        elif kind == "blob":
+            def writer(out, value, key):
+                if isinstance(value, str):
+                    value = value.encode("utf-8")
+                elif not isinstance(value, bytes):
+                    raise _Unsupported(type(value).__name__)
+                out[key] = base64.b64encode(value).strip().decode("utf-8")
+        elif kind in ("integer", "long"):
+            def writer(out, value, key):
+                out[key] = int(value)
+        elif kind in ("float", "double"):
+            def writer(out, value, key):
+                out[key] = float(value)
+        elif kind == "boolean":
+            def writer(out, value, key):
+                out[key] = value
+        else:
+            raise _Unsupported(kind)
+        if kind in ("structure", "map", "list"):
+            compiled[shape.name] = writer
+        return writer
+
+    shape = operation_model.output_shape
+    if shape is None:
+        return lambda result: {}
+    try:
+        write = compile_shape(shape)
+    except _Unsupported:
+        return None
+
+    def serialize(result) -> dict:
+        out: dict = {}
+        write(out, result, "")
+        return out
+    return serialize
+
+
+class DynamoDBDirect:
+    """DynamoDB's JSON protocol answered by moto's own DynamoHandler (its validation, its backend, its
+    errors), without the generic layers moto's server puts around it for every service: the Flask
+    app and werkzeug request objects, the per-request `inspect.getmembers` of the handler class, the
+    form/querystring guessing of `setup_class`, and the shape-walking response serializer (a direct
+    JSON writer, `_output_writer`, does its walk; moto's serializer still writes errors and anything
+    the writer does not handle). Same status, headers and body as moto's path
+    (tests/test_embedded_aws.py compares them). Only while moto's IAM authentication is off (it is,
+    unless INITIAL_NO_AUTH_ACTION_COUNT is set): otherwise None, and moto's path answers."""
+
+    def __init__(self):
+        import functools
+
+        import moto.core.responses as core_responses
+        from moto import settings
+        from moto.core.parse import PROTOCOL_PARSERS
+        from moto.core.request import determine_request_protocol
+        from moto.core.responses import ActionResult
+        from moto.core.utils import get_service_model
+        from moto.dynamodb.models.utilities import dynamo_to_dict  # noqa: F401 (DynamoResult's)
+        from moto.dynamodb.responses import DynamoHandler, DynamoResult
+        from moto.iam.models import mark_account_as_visited
+        from moto.utilities.utils import get_partition
+
+        self.enabled = settings.INITIAL_NO_AUTH_ACTION_COUNT == float("inf")
+        self.service_model = get_service_model("dynamodb")
+        self._operations = frozenset(self.service_model.operation_names)
+        writers: dict[str, Callable | None] = {}
+        plain_results = (ActionResult, DynamoResult)
+        settings_module = settings
+
+        # The handler's methods never change once the server runs: list them once per class.
+        if not getattr(core_responses.method_names_from_class, "_cached", False):
+            cached = functools.lru_cache(maxsize=None)(core_responses.method_names_from_class)
+            cached._cached = True
+            core_responses.method_names_from_class = cached
+
+        class Handler(DynamoHandler):
+            def serialized(self, action_result):
+                if type(action_result) in plain_results and not self.RESPONSE_KEY_PATH_TO_TRANSFORMER:
+                    action = self._get_action()
+                    if action not in writers:
+                        writers[action] = _output_writer(self.service_model_.operation_model(action))
+                    write = writers[action]
+                    if write is not None:
+                        try:
+                            body = write(action_result.result)
+                        except _Unsupported:
+                            body = None
+                        if body is not None:
+                            text = json.dumps(body, indent=4 if settings_module.PRETTIFY_RESPONSES else None)
+                            operation = self.service_model_.operation_model(action)
+                            headers = {"Content-Type": content_type}
+                            headers.update(self.response_headers)
+                            return operation.http.get("responseCode", 200), headers, text
+                return super().serialized(action_result)
+
+        json_version = self.service_model.metadata.get("jsonVersion", "1.0")
+        content_type = f"application/x-amz-json-{json_version}"
+        Handler.service_model_ = self.service_model
+        self._handler_class = Handler
+        self._parsers = PROTOCOL_PARSERS
+        self._protocol = determine_request_protocol
+        self._visited = mark_account_as_visited
+        self._partition = get_partition
+
+    def serves(self, target: str) -> bool:
+        """A DynamoDB operation moto's model knows (anything else is left to moto's path)."""
+        prefix, _, operation = target.partition(".")
+        return prefix.startswith("DynamoDB_") and operation in self._operations
+
+    def answer(self, body: bytes, headers, url: str) -> tuple[int, dict, str]:
+        """One request (its raw body, its headers: a case-insensitive mapping) → status, headers, body."""
+        from urllib.parse import urlparse
+
+        handler = self._handler_class()
+        handler.is_werkzeug_request = True
+        handler.method = "POST"
+        handler.uri = url
+        handler.parsed_url = urlparse(url)
+        handler.path = handler.raw_path = handler.parsed_url.path
+        handler.headers = headers
+        handler.raw_body = body
+        handler.body = body.decode("utf-8")
+        handler.querystring = handler.data = {}
+        handler.uri_match = {}
+        handler.response_headers = {"server": "amazon.com"}
+        handler.region = handler.get_region_from_url(handler, url)
+        handler.partition = self._partition(handler.region)
+        action = handler._get_action()
+        operation = self.service_model.operation_model(action)
+        protocol = self._protocol(self.service_model, headers.get("Content-Type"))
+        parser = self._parsers[protocol](operation, map_type=handler.PROTOCOL_PARSER_MAP_TYPE)
+        handler.params = parser.parse({"method": "POST", "values": {}, "headers": headers, "body": body,
+                                       "url_path": handler.path, "url_params": {}})
+        handler.access_key = handler.get_access_key()
+        handler.current_account = handler.get_current_account()
+        self._visited(account_id=handler.current_account, access_key=handler.access_key,
+                      service=handler.service_name, region=handler.region)
+        return handler.call_action()
+
+
+def request_handler(app: LocalAwsApp, direct: DynamoDBDirect | None):
+    """moto's werkzeug request handler, with DynamoDB requests answered by `direct` straight from the
+    parsed request (one at a time, under the app's lock), their response written in one piece.
+    Anything else, or a DynamoDB request in a form `direct` leaves to moto (chunked, compressed,
+    100-continue), goes through the WSGI app as before."""
+    from http import HTTPStatus
+
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.http import http_date
+
+    server_header = None
+
+    class Handler(MotoRequestHandler):
+        def run_wsgi(self) -> None:
+            nonlocal server_header
+            headers = self.headers
+            length = headers.get("Content-Length")
+            if (direct is None or self.command != "POST" or length is None
+                    or not direct.serves(headers.get("X-Amz-Target", ""))
+                    or "Transfer-Encoding" in headers or "Expect" in headers
+                    or headers.get("Content-Encoding", "identity") != "identity"):
+                return super().run_wsgi()
+            body = self.rfile.read(int(length))
+            url = f"http://{headers.get('Host') or self.server.server_address[0]}{self.path}"
+            cors = True  # moto's app has CORS on every answer it makes
+            with app.lock:
+                try:
+                    status, response_headers, text = direct.answer(body, headers, url)
+                except Exception:  # noqa: BLE001 - what werkzeug answers for an error moto's app did not expect
+                    from werkzeug.exceptions import InternalServerError
+
+                    traceback.print_exc()
+                    status, text, cors = 500, InternalServerError().get_body(), False
+                    response_headers = {"Content-Type": "text/html; charset=utf-8"}
+            data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+            if server_header is None:
+                server_header = self.version_string()
+            try:
+                phrase = HTTPStatus(int(status)).phrase
+            except ValueError:
+                phrase = ""
+            lines = [f"{self.protocol_version} {status} {phrase}", f"Server: {server_header}",
+                     f"Date: {http_date()}"]
+            names = set()
+            for name, value in response_headers.items():
+                lines.append(f"{name}: {value}")
+                names.add(name.lower())
+            if "content-type" not in names:
+                lines.append("Content-Type: text/html; charset=utf-8")
+            lines.append(f"Content-Length: {len(data)}")
+            if cors:
+                lines.append("Access-Control-Allow-Origin: *")
+            # No `Connection: close` (werkzeug's WSGI path sends it after every answer): the client keeps
+            # its connection, as with DynamoDB, instead of a new connection (and server thread) per call.
+            self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data)
+
+    return Handler
+
+
 def make_server(host: str, port: int):
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server as werkzeug_server
 
     index_queries_by_partition()
     transactions_back_up_their_items()
     app = LocalAwsApp(DomainDispatcherApplication(create_backend_app))
-    return werkzeug_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    direct = None
+    if not os.environ.get(MOTO_PATH_VARIABLE):
+        index_queries_read_their_items()
+        validators_visit_faster()
+        expressions_parsed_once()
+        direct = DynamoDBDirect()
+        if not direct.enabled:
+            direct = None
+    return werkzeug_server(host, port, app, threaded=True, request_handler=request_handler(app, direct))
 
 
 class EmbeddedAws:

@@ -161,6 +161,22 @@ def test_a_paid_session_without_a_customer_records_none(shop):
     assert order.status == PAID and order.stripe_customer_id is None
 
 
+def test_a_duplicate_of_a_processed_event_is_one_request(shop):
+    """Stripe delivers at least once: a redelivery of a processed event is the conditional put of #17
+    alone, which answers with the stored record (ReturnValuesOnConditionCheckFailure), no second read."""
+    from support.request_counter import count_requests
+
+    created = shop.checkout(email="dup@example.com")
+    session = shop.emu.pay(created["checkout_session_id"])
+    completed = shop.event("checkout.session.completed", session["id"])
+    assert shop.deliver(completed)["statusCode"] == 200
+    with count_requests() as counter:
+        response = shop.deliver(completed)
+    assert response["statusCode"] == 200 and counter.by_operation() == {"PutItem": 1}
+    assert len(emails("receipt", "dup@example.com")) == 1
+    assert (stored(completed["id"]).status, stored(completed["id"]).outcome) == (PROCESSED, "fulfilled")
+
+
 def test_a_completion_for_an_order_already_paid_is_eight_requests(shop):
     """Another event about a session already fulfilled (a replay, or Stripe's async success after
     the completion): #17, #9, the buyer's GetItem, the grant (cancelled: already active) and the

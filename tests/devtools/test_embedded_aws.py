@@ -1,11 +1,18 @@
 """The embedded AWS answers like DynamoDB, and a Query on a table's key reads only its partition."""
+import base64
+import http.client
+import json
+import os
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 
-from lectern_dev.embedded_aws import EmbeddedAws
+from lectern_dev.embedded_aws import MOTO_PATH_VARIABLE, EmbeddedAws
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +67,28 @@ def test_a_query_costs_the_same_whatever_the_size_of_the_table(dynamodb):
                       range(3000)))
     large = timed()
     # Walking 3,000 more items per query would cost several times more; by partition it is the same work.
+    assert large < small * 2.5 + 0.2, (small, large)
+
+
+def test_an_index_query_costs_the_same_whatever_the_size_of_the_table(dynamodb):
+    for i in range(5):
+        dynamodb.put_item(TableName="T", Item={"pk": {"S": f"idx{i}"}, "sk": {"S": "1"}, "g": {"S": "wanted"}})
+
+    def timed() -> float:
+        started = time.perf_counter()
+        for _ in range(20):
+            found = dynamodb.query(TableName="T", IndexName="gsi1", KeyConditionExpression="g = :g",
+                                   ExpressionAttributeValues={":g": {"S": "wanted"}})["Items"]
+            assert sorted(i["pk"]["S"] for i in found) == [f"idx{i}" for i in range(5)]
+        return time.perf_counter() - started
+
+    small = timed()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: dynamodb.put_item(TableName="T", Item={"pk": {"S": f"z{i}"}, "sk": {"S": "1"},
+                                                                       "g": {"S": f"other{i % 50}"}}),
+                      range(3000)))
+    large = timed()
+    # Sorting every item of the table for each query would cost several times more.
     assert large < small * 2.5 + 0.2, (small, large)
 
 
@@ -132,3 +161,218 @@ def test_a_transaction_costs_the_same_whatever_the_size_of_the_table(dynamodb):
                       range(3000)))
     large = timed()
     assert large < small * 2.5 + 0.2, (small, large)
+
+
+# ---------------------------------------------------------------- the direct DynamoDB path against moto's own
+
+def _start(moto_path: bool) -> EmbeddedAws:
+    previous = os.environ.pop(MOTO_PATH_VARIABLE, None)
+    if moto_path:
+        os.environ[MOTO_PATH_VARIABLE] = "1"
+    try:
+        aws = EmbeddedAws()
+        aws.start()
+    finally:
+        os.environ.pop(MOTO_PATH_VARIABLE, None)
+        if previous is not None:
+            os.environ[MOTO_PATH_VARIABLE] = previous
+    return aws
+
+
+@pytest.fixture(scope="module")
+def both_paths():
+    direct, moto = _start(moto_path=False), _start(moto_path=True)
+    yield direct, moto
+    direct.stop()
+    moto.stop()
+
+
+def _call(aws: EmbeddedAws, operation: str, body: Any, connection=None) -> tuple[int, dict, bytes]:
+    """A DynamoDB call as botocore sends it (JSON 1.0, signed-looking), answered raw."""
+    host, port = aws.get_host_and_port()
+    connection = connection or http.client.HTTPConnection(host, port, timeout=10)
+    payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+    connection.request("POST", "/", body=payload, headers={
+        "X-Amz-Target": f"DynamoDB_20120810.{operation}", "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/dynamodb/aws4_request, "
+                         "SignedHeaders=host;x-amz-target, Signature=0"})
+    response = connection.getresponse()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+TABLE = {"TableName": "Same", "BillingMode": "PAY_PER_REQUEST",
+         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "sk", "AttributeType": "S"},
+                                  {"AttributeName": "g", "AttributeType": "S"}],
+         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+         "GlobalSecondaryIndexes": [{"IndexName": "gsi1", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                     "Projection": {"ProjectionType": "ALL"}}]}
+RICH = {"pk": {"S": "p1"}, "sk": {"S": "a"}, "g": {"S": "G"}, "n": {"N": "1.50"}, "b": {"B": _b64(b"\x00\xffbin")},
+        "bs": {"BS": [_b64(b"one"), _b64(b"\x01\x02")]}, "ss": {"SS": ["x", "y"]}, "ns": {"NS": ["1", "2.5"]},
+        "m": {"M": {"inner": {"L": [{"S": "l0"}, {"N": "7"}, {"NULL": True}, {"BOOL": False},
+                                    {"M": {"deep": {"B": _b64(b"deep")}}}]}}},
+        "t": {"BOOL": True}, "e": {"S": ""}}
+KEY = {"pk": {"S": "p1"}, "sk": {"S": "a"}}
+SCRIPT: list[tuple[str, Any]] = [
+    ("CreateTable", TABLE),
+    ("ListTables", {}),
+    ("PutItem", {"TableName": "Same", "Item": RICH}),
+    ("PutItem", {"TableName": "Same", "Item": {**RICH, "sk": {"S": "b"}}, "ReturnValues": "ALL_OLD",
+                 "ReturnConsumedCapacity": "TOTAL"}),
+    ("PutItem", {"TableName": "Same", "Item": {**RICH, "n": {"N": "2"}}, "ReturnValues": "ALL_OLD"}),
+    ("PutItem", {"TableName": "Same", "Item": RICH, "ConditionExpression": "attribute_not_exists(pk)",
+                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+    ("PutItem", {"TableName": "Same", "Item": RICH, "ConditionExpression": "attribute_not_exists(pk)"}),
+    ("PutItem", {"TableName": "Nowhere", "Item": RICH}),
+    ("PutItem", {"TableName": "Same", "Item": {"pk": {"S": ""}, "sk": {"S": "x"}}}),
+    ("GetItem", {"TableName": "Same", "Key": KEY}),
+    ("GetItem", {"TableName": "Same", "Key": KEY, "ConsistentRead": True, "ReturnConsumedCapacity": "INDEXES"}),
+    ("GetItem", {"TableName": "Same", "Key": {"pk": {"S": "p1"}, "sk": {"S": "none"}}}),
+    ("GetItem", {"TableName": "Same", "Key": KEY, "ProjectionExpression": "#m.inner[4], b, ns",
+                 "ExpressionAttributeNames": {"#m": "m"}}),
+    ("GetItem", {"TableName": "Same", "Key": KEY, "ExpressionAttributeNames": {"#unused": "x"}}),
+    ("UpdateItem", {"TableName": "Same", "Key": KEY, "UpdateExpression": "SET n = n + :one, #s = :s ADD c :one "
+                    "REMOVE e DELETE ss :x", "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":s": {"S": "paid"}, ":x": {"SS": ["x"]}},
+                    "ReturnValues": "ALL_NEW"}),
+    ("UpdateItem", {"TableName": "Same", "Key": KEY, "UpdateExpression": "SET #s = :s",
+                    "ConditionExpression": "#s = :old", "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":s": {"S": "refunded"}, ":old": {"S": "paid"}},
+                    "ReturnValues": "UPDATED_OLD"}),
+    ("UpdateItem", {"TableName": "Same", "Key": KEY, "UpdateExpression": "SET #s = :s",
+                    "ConditionExpression": "#s = :old", "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":s": {"S": "paid"}, ":old": {"S": "paid"}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+    ("UpdateItem", {"TableName": "Same", "Key": {"pk": {"S": "p2"}, "sk": {"S": "new"}},
+                    "UpdateExpression": "SET v = if_not_exists(v, :z), l = list_append(if_not_exists(l, :e), :l)",
+                    "ExpressionAttributeValues": {":z": {"N": "0"}, ":e": {"L": []}, ":l": {"L": [{"S": "x"}]}},
+                    "ReturnValues": "UPDATED_NEW"}),
+    ("UpdateItem", {"TableName": "Same", "Key": KEY, "UpdateExpression": "SET a = :a",
+                    "ExpressionAttributeValues": {":a": {"S": "1"}, ":unused": {"S": "2"}}}),
+    ("UpdateItem", {"TableName": "Same", "Key": KEY, "UpdateExpression": "SET pk = :a",
+                    "ExpressionAttributeValues": {":a": {"S": "1"}}}),
+    ("UpdateItem", {"TableName": "Same", "Key": KEY, "UpdateExpression": "SET n = n + :a",
+                    "ExpressionAttributeValues": {":a": {"S": "text"}}}),
+    ("Query", {"TableName": "Same", "KeyConditionExpression": "pk = :p",
+               "ExpressionAttributeValues": {":p": {"S": "p1"}}}),
+    ("Query", {"TableName": "Same", "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)", "Limit": 1,
+               "ScanIndexForward": False, "ExpressionAttributeValues": {":p": {"S": "p1"}, ":s": {"S": ""}},
+               "ReturnConsumedCapacity": "TOTAL"}),
+    ("Query", {"TableName": "Same", "KeyConditionExpression": "pk = :p", "FilterExpression": "n > :n",
+               "Select": "COUNT", "ExpressionAttributeValues": {":p": {"S": "p1"}, ":n": {"N": "1"}}}),
+    ("Query", {"TableName": "Same", "IndexName": "gsi1", "KeyConditionExpression": "g = :g",
+               "ExpressionAttributeValues": {":g": {"S": "G"}}}),
+    ("PutItem", {"TableName": "Same", "Item": {"pk": {"S": "p3"}, "sk": {"S": "a"}, "g": {"S": "H"}}}),
+    ("PutItem", {"TableName": "Same", "Item": {"pk": {"S": "p0"}, "sk": {"S": "z"}, "g": {"S": "G"}}}),
+    ("Query", {"TableName": "Same", "IndexName": "gsi1", "KeyConditionExpression": "g = :g", "Limit": 2,
+               "ScanIndexForward": False, "ExpressionAttributeValues": {":g": {"S": "G"}}}),
+    ("Query", {"TableName": "Same", "IndexName": "gsi1", "KeyConditionExpression": "g = :g",
+               "FilterExpression": "attribute_exists(b)", "ExpressionAttributeValues": {":g": {"S": "G"}}}),
+    ("Query", {"TableName": "Same", "IndexName": "gsi1", "KeyConditionExpression": "g = :g",
+               "ExpressionAttributeValues": {":g": {"S": "nobody"}}}),
+    ("Query", {"TableName": "Same", "IndexName": "gsi1", "KeyConditionExpression": "g = :g",
+               "ExpressionAttributeValues": {":g": {"N": "1"}}}),
+    ("Query", {"TableName": "Same", "IndexName": "nope", "KeyConditionExpression": "g = :g",
+               "ExpressionAttributeValues": {":g": {"S": "G"}}}),
+    ("Query", {"TableName": "Same", "KeyConditionExpression": "sk = :p",
+               "ExpressionAttributeValues": {":p": {"S": "p1"}}}),
+    ("Query", {"TableName": "Same", "KeyConditionExpression": "pk = :p", "ExclusiveStartKey": KEY,
+               "ExpressionAttributeValues": {":p": {"S": "p1"}}}),
+    ("Scan", {"TableName": "Same"}),
+    ("Scan", {"TableName": "Same", "Limit": 2, "FilterExpression": "attribute_exists(b)"}),
+    ("BatchWriteItem", {"RequestItems": {"Same": [{"PutRequest": {"Item": {"pk": {"S": "bw"}, "sk": {"S": str(i)}}}}
+                                                  for i in range(3)]}}),
+    ("BatchGetItem", {"RequestItems": {"Same": {"Keys": [KEY, {"pk": {"S": "bw"}, "sk": {"S": "1"}},
+                                                         {"pk": {"S": "no"}, "sk": {"S": "no"}}]}}}),
+    ("TransactWriteItems", {"TransactItems": [
+        {"Put": {"TableName": "Same", "Item": {"pk": {"S": "tx"}, "sk": {"S": "1"}},
+                 "ConditionExpression": "attribute_not_exists(pk)"}},
+        {"Update": {"TableName": "Same", "Key": KEY, "UpdateExpression": "SET n = :n",
+                    "ExpressionAttributeValues": {":n": {"N": "9"}}}},
+        {"ConditionCheck": {"TableName": "Same", "Key": {"pk": {"S": "bw"}, "sk": {"S": "0"}},
+                            "ConditionExpression": "attribute_exists(pk)"}},
+        {"Delete": {"TableName": "Same", "Key": {"pk": {"S": "bw"}, "sk": {"S": "2"}}}}]}),
+    ("TransactWriteItems", {"TransactItems": [
+        {"Put": {"TableName": "Same", "Item": {"pk": {"S": "tx"}, "sk": {"S": "1"}},
+                 "ConditionExpression": "attribute_not_exists(pk)", "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+        {"Update": {"TableName": "Same", "Key": KEY, "UpdateExpression": "SET n = :n",
+                    "ExpressionAttributeValues": {":n": {"N": "10"}}}}]}),
+    ("TransactGetItems", {"TransactItems": [{"Get": {"TableName": "Same", "Key": KEY}},
+                                            {"Get": {"TableName": "Same", "Key": {"pk": {"S": "tx"}, "sk": {"S": "1"}}}}]}),
+    ("DeleteItem", {"TableName": "Same", "Key": {"pk": {"S": "tx"}, "sk": {"S": "1"}}, "ReturnValues": "ALL_OLD"}),
+    ("DeleteItem", {"TableName": "Same", "Key": KEY, "ConditionExpression": "n = :n",
+                    "ExpressionAttributeValues": {":n": {"N": "0"}}}),
+    ("DescribeTable", {"TableName": "Same"}),
+    ("DescribeTable", {"TableName": "Nowhere"}),
+    ("NoSuchOperation", {}),
+    ("GetItem", b"{not json"),
+    ("Scan", {"TableName": "Same"}),
+]
+VARIES = {"x-amzn-requestid", "date", "connection"}  # and CreationDateTime, below
+
+
+def _comparable(body: bytes) -> Any:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body
+    if isinstance(parsed, dict):
+        parsed.get("TableDescription", {}).pop("CreationDateTime", None)
+        parsed.get("Table", {}).pop("CreationDateTime", None)
+    return parsed
+
+
+def test_the_direct_dynamodb_path_answers_as_motos_own_server(both_paths):
+    """Every answer (status, headers, body: items with every attribute type, ReturnValues, conditions that
+    fail, validation errors, cancelled transactions, pages, indexes) as moto's Flask path gives it."""
+    direct, moto = both_paths
+    kept = http.client.HTTPConnection(*direct.get_host_and_port(), timeout=10)  # one connection, kept alive
+    for operation, body in SCRIPT:
+        want_status, want_headers, want_body = _call(moto, operation, body)
+        status, headers, got = _call(direct, operation, body, kept)
+        assert (status, _comparable(got)) == (want_status, _comparable(want_body)), (operation, body)
+        assert headers.keys() - VARIES == want_headers.keys() - VARIES, operation
+        assert {k: v for k, v in headers.items() if k not in VARIES | {"x-amz-crc32"}} == \
+            {k: v for k, v in want_headers.items() if k not in VARIES | {"x-amz-crc32"}}, operation
+        if "x-amz-crc32" in headers:
+            assert int(headers["x-amz-crc32"]) == zlib.crc32(got), operation
+        if operation not in ("CreateTable", "DescribeTable"):  # (their CreationDateTime differs)
+            assert got == want_body, operation  # byte for byte: botocore checks the CRC of these bytes
+    assert "connection" not in {k for k in _call(direct, "ListTables", {})[1]}  # kept alive, as DynamoDB
+
+
+def _server_cpu(aws: EmbeddedAws) -> float:
+    fields = Path(f"/proc/{aws._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_the_direct_path_costs_the_embedded_aws_less_cpu_than_motos(both_paths):
+    """The same 300 calls (a webhook delivery's kind: reads, conditional writes, updates returning
+    values, queries, transactions), CPU of the embedded AWS process (load-independent)."""
+    cost = {}
+    for aws in both_paths:
+        connection = http.client.HTTPConnection(*aws.get_host_and_port(), timeout=10)
+        _call(aws, "CreateTable", {**TABLE, "TableName": "Cost"}, connection)
+        started = _server_cpu(aws)
+        for i in range(60):
+            key = {"pk": {"S": f"c{i}"}, "sk": {"S": "ORDER"}}
+            _call(aws, "PutItem", {"TableName": "Cost", "Item": {**RICH, **key},
+                                   "ConditionExpression": "attribute_not_exists(pk)"}, connection)
+            _call(aws, "GetItem", {"TableName": "Cost", "Key": key, "ConsistentRead": True}, connection)
+            _call(aws, "UpdateItem", {"TableName": "Cost", "Key": key, "UpdateExpression": "SET #s = :s",
+                                      "ConditionExpression": "attribute_exists(pk)", "ReturnValues": "ALL_NEW",
+                                      "ExpressionAttributeNames": {"#s": "status"},
+                                      "ExpressionAttributeValues": {":s": {"S": "paid"}}}, connection)
+            _call(aws, "Query", {"TableName": "Cost", "KeyConditionExpression": "pk = :p",
+                                 "ExpressionAttributeValues": {":p": {"S": f"c{i}"}}}, connection)
+            _call(aws, "TransactWriteItems", {"TransactItems": [
+                {"Put": {"TableName": "Cost", "Item": {"pk": {"S": f"c{i}"}, "sk": {"S": "HIST"}}}},
+                {"Update": {"TableName": "Cost", "Key": key, "UpdateExpression": "SET v = :v",
+                            "ExpressionAttributeValues": {":v": {"N": "1"}}}}]}, connection)
+        cost[aws] = _server_cpu(aws) - started
+    direct, moto = both_paths
+    assert cost[direct] < cost[moto] * 0.7, cost

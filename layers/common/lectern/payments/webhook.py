@@ -20,6 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 import stripe
+from botocore.exceptions import ClientError
+from pynamodb.constants import ALL_OLD, PUT_ITEM
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from lectern import config, stripe_gateway
@@ -230,13 +232,26 @@ def _record(event: dict[str, Any], payload: str) -> tuple[StripeEvent, bool]:
         record.payload_key = _archive_payload(event["id"], payload)  # before the record that points at it
     else:
         record.payload = payload
+    recorded = _save_new(record)
+    return (record, True) if recorded is None else (recorded, False)
+
+
+def _save_new(record: StripeEvent) -> StripeEvent | None:
+    """Put the record unless its event is recorded already (None), else the stored record: read by the
+    same conditional put (ReturnValuesOnConditionCheckFailure = ALL_OLD, the item as the failed
+    condition saw it), so a duplicate delivery costs one request, not a put and a consistent read."""
+    kwargs = record.get_save_kwargs_from_instance(condition=StripeEvent.stripe_event_id.does_not_exist(),
+                                                  return_values_on_condition_failure=ALL_OLD)
     try:
-        record.save(condition=StripeEvent.stripe_event_id.does_not_exist())
-        return record, True
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-    return StripeEvent.get(event["id"], consistent_read=True), False
+        StripeEvent._get_connection().connection.dispatch(PUT_ITEM, kwargs)
+        return None
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise PutError("Failed to put item", exc) from exc
+        stored_item = getattr(exc.__cause__, "response", {}).get("Item")
+    if stored_item:
+        return StripeEvent.from_raw_data(stored_item)
+    return StripeEvent.get(record.stripe_event_id, consistent_read=True)  # an endpoint without the option
 
 
 def _s3():
