@@ -489,7 +489,7 @@ class DynamoDBDirect:
     form/querystring guessing of `setup_class`, and the shape-walking response serializer (a direct
     JSON writer, `_output_writer`, does its walk; moto's serializer still writes errors and anything
     the writer does not handle). Same status, headers and body as moto's path
-    (tests/test_embedded_aws.py compares them). Only while moto's IAM authentication is off (it is,
+    (tests/devtools/test_embedded_aws.py compares them). Only while moto's IAM authentication is off (it is,
     unless INITIAL_NO_AUTH_ACTION_COUNT is set): otherwise None, and moto's path answers."""
 
     def __init__(self):

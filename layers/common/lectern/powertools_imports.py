@@ -8,7 +8,7 @@ it registers both packages without running their `__init__`, and each name the c
 imported from the submodule that defines it, on first use (PEP 562). Any other name (or `__all__`)
 runs the package's own `__init__` once, so every name Powertools exports still resolves, to the
 same object. About 35-55 ms of CPU less at each cold start of an API function
-(docs/performance.md); `tests/test_cold_imports.py` pins it.
+(docs/performance.md); `tests/unit/test_cold_imports.py` pins it.
 
 Where the packages are already imported (tests, the local stack), this does nothing.
 """
