@@ -32,57 +32,49 @@ def take_attempt(email: str) -> None:
     holds MAX_FAILURES. The count and the check are one conditional `ADD`, so concurrent guesses
     cannot all pass a check made before any of them was counted; a successful sign-in clears the
     window, so what stays counted are the failures."""
-    now = int(time.time())
-    window_end = now + WINDOW_SECONDS
     item = LoginThrottle(*LoginThrottle.key(email))
-    try:
-        # Count within the current window while it has room (or open one when there is none).
-        item.update(actions=[LoginThrottle.failures.add(1),
-                             LoginThrottle.expires_at_epoch.set(LoginThrottle.expires_at_epoch | window_end)],
-                    condition=LoginThrottle.pk.does_not_exist()
-                    | ((LoginThrottle.expires_at_epoch > now) & (LoginThrottle.failures < MAX_FAILURES)))
+    if count_in_window(item, LoginThrottle.failures, LoginThrottle.expires_at_epoch, WINDOW_SECONDS,
+                       below=MAX_FAILURES) is not None:
         return
-    except UpdateError as exc:
-        if not _conditional_failed(exc):
-            raise
-    try:
-        # The old window is over (TTL deletion lags): start a new one, unless a concurrent request just did.
-        item.update(actions=[LoginThrottle.failures.set(1), LoginThrottle.expires_at_epoch.set(window_end)],
-                    condition=LoginThrottle.expires_at_epoch <= now)
-        return
-    except UpdateError as exc:
-        if not _conditional_failed(exc):
-            raise
     try:
         item.refresh(consistent_read=True)  # only on the way to a 429: for its Retry-After
-        retry_after = max(1, int(item.expires_at_epoch) - now)
+        retry_after = max(1, int(item.expires_at_epoch) - int(time.time()))
     except LoginThrottle.DoesNotExist:  # cleared meanwhile by the owner's sign-in
         retry_after = 1
     raise RateLimited("Too many failed sign-in attempts; try again later.", retry_after_seconds=retry_after)
 
 
-def count_in_window(item: Model, counter: NumberAttribute, expires_at: NumberAttribute, window_seconds: int) -> None:
-    """Add one to `item`'s `counter` within its window, or open a new window when none is running
-    (checkout throttles use it too). `item` holds the new values afterwards (UpdateItem ALL_NEW)."""
+def count_in_window(item: Model, counter: NumberAttribute, expires_at: NumberAttribute, window_seconds: int, *,
+                    below: int | None = None) -> tuple[int, int] | None:
+    """Count one hit on `item`'s `counter` within its window, opening a new window when none is running
+    (or the last has ended; TTL deletion lags): (hits in the window, its end in epoch seconds). One
+    conditional UpdateItem as a rule, never read-modify-write. With `below`, a hit is counted only while
+    the window holds fewer (refused before it is counted): None when the window is full.
+    Sign-in attempts, mail requests and checkouts all count here; `item` holds the new values."""
     model = type(item)
     now = int(time.time())
     window_end = now + window_seconds
+    running = expires_at > now
+    if below is not None:
+        running = running & (counter < below)
     for _ in range(2):
         try:
-            # Count within the current window (or open one when there is none).
             item.update(actions=[counter.add(1), expires_at.set(expires_at | window_end)],
-                        condition=model.pk.does_not_exist() | (expires_at > now))
-            return
+                        condition=model.pk.does_not_exist() | running)
+            return int(getattr(item, counter.attr_name)), int(getattr(item, expires_at.attr_name))
         except UpdateError as exc:
             if not _conditional_failed(exc):
                 raise
         try:
             # The old window is over: start a new one, unless a concurrent request just did.
             item.update(actions=[counter.set(1), expires_at.set(window_end)], condition=expires_at <= now)
-            return
+            return 1, window_end
         except UpdateError as exc:
             if not _conditional_failed(exc):
                 raise
+        if below is not None:
+            return None  # the window is running and full
+    return 1, window_end  # two windows raced twice: count this hit as a fresh window's first
 
 
 def clear(email: str) -> None:
@@ -112,28 +104,9 @@ def mail_requests_per_client() -> int:
 
 
 def _count(scope: str, subject: str, window_seconds: int) -> tuple[int, int]:
-    """Count one hit in the subject's current window (opening one when there is none, or when
-    the last has ended): (hits in the window, its end, epoch seconds). One UpdateItem as a rule."""
-    now = int(time.time())
-    window_end = now + window_seconds
+    """Count one hit in the subject's current window: (hits in the window, its end, epoch seconds)."""
     item = RateCounter(*RateCounter.key(scope, subject))
-    for _ in range(2):
-        try:
-            item.update(actions=[RateCounter.hits.add(1),
-                                 RateCounter.expires_at_epoch.set(RateCounter.expires_at_epoch | window_end)],
-                        condition=RateCounter.pk.does_not_exist() | (RateCounter.expires_at_epoch > now))
-            return int(item.hits), int(item.expires_at_epoch)
-        except UpdateError as exc:
-            if not _conditional_failed(exc):
-                raise
-        try:
-            item.update(actions=[RateCounter.hits.set(1), RateCounter.expires_at_epoch.set(window_end)],
-                        condition=RateCounter.expires_at_epoch <= now)
-            return 1, window_end
-        except UpdateError as exc:
-            if not _conditional_failed(exc):
-                raise
-    return 1, window_end  # two windows raced twice: count this hit as a fresh window's first
+    return count_in_window(item, RateCounter.hits, RateCounter.expires_at_epoch, window_seconds)
 
 
 def client_key(source_ip: str | None) -> str:
