@@ -64,6 +64,15 @@ def learner_name(user_id: str) -> str:
     return user.name.strip() or user.email.split("@", 1)[0]
 
 
+def has_certificate(user_id: str, course_id: str) -> bool:
+    """#27b: whether the user was issued the course's certificate (valid or revoked): one GetItem."""
+    try:
+        Certificate.get(*Certificate.key(user_id, course_id), attributes_to_get=["pk"])
+    except DoesNotExist:
+        return False
+    return True
+
+
 def issue_if_course_completed(user_id: str, outline: Outline) -> Certificate | None:
     """After a heartbeat newly completed a lesson: when every published lesson of the course is now
     completed, issue the certificate (once). One consistent Query of the course's progress (#26)."""
