@@ -286,3 +286,15 @@ def test_a_course_whose_last_unfinished_lesson_is_hidden_issues_on_the_next_comp
     assert put(api, course, course.lessons[0], {"position_seconds": 600, "completed": True}, auth)["statusCode"] == 200
     [cert] = store.certificates_of(user.id)
     assert cert.status == "valid"
+
+
+def test_a_learner_name_with_controls_or_bidi_overrides_is_plain_one_line_text_on_the_certificate(api, course):
+    """An account's name is not checked for control characters at sign-up, and the certificate shows it to
+    anyone with the code (and prints it in the PDF): line breaks would push the code and the verification
+    address off the page, a bidi override would make the public page read otherwise than it says."""
+    user, auth = learner(name="Ada\u202e ecalevoL\r\n\n\n\n\x00\x1b[2J Lovelace\u2066")
+    grant(user, course)
+    complete_all(api, course, auth)
+    [cert] = api.get("/me/certificates", headers=auth)["json"]["certificates"]
+    assert cert["learner_name"] == "Ada ecalevoL [2J Lovelace"
+    assert api.get(f"/certificates/{cert['code']}")["json"]["certificate"]["learner_name"] == cert["learner_name"]
