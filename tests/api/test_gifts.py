@@ -330,11 +330,11 @@ def test_one_client_asking_for_too_many_mails_gets_429(api, stripe_env, runner, 
     assert [resend(api, order.id, bearer(buyer), ip="198.51.100.8")["statusCode"] for _ in range(2)] == [202, 429]
 
 
-def test_a_gift_is_resent_a_few_times_in_all_not_three_times_every_hour_for_ever(api, stripe_env, runner,
+def test_a_gift_is_resent_a_few_times_a_year_not_three_times_every_hour_for_ever(api, stripe_env, runner,
                                                                               monkeypatch):
     """The address's counter forgets after an hour: without a cap per order, one cheap gift lets its buyer
     mail the recipient (with the buyer's own message, from Lectern's address) 72 times a day, for ever.
-    Modelled by lifting the hourly limits; the order's own cap still holds: 409 `conflict`, nothing sent."""
+    Modelled by lifting the hourly limits; the gift's own cap still holds: 409 `conflict`, nothing sent."""
     from lectern.payments import gifts
 
     monkeypatch.setenv("MAIL_LIMIT_PER_ADDRESS", "1000")

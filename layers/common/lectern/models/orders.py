@@ -77,7 +77,6 @@ class Order(KeyedModel):
     gift_sender_name = UnicodeAttribute(null=True)  # the signed-in buyer's account name then (guests: none)
     gift_recipient_user_id = UnicodeAttribute(null=True)  # bound at fulfillment, as `user_id` is for the buyer
     gift_sent_at = UnicodeAttribute(null=True)  # the gift email's stamp (sent once, like receipt_sent_at)
-    gift_resends = NumberAttribute(null=True)  # how often its buyer had the gift email sent again (capped)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     by_user = OrdersByUser()

@@ -8,23 +8,20 @@ to the recipient's address only. Limited like the other mails a client can ask f
 (lectern.accounts.throttle): the client's mail requests (20 per 15 minutes) and the recipient
 address's mails (3 an hour, shared with every other mail to it); beyond either, 429 with Retry-After.
 Those counters forget after their window, so each gift is also resent at most RESENDS_PER_GIFT times
-in all (a conditional ADD on the order): one cheap gift must not let its buyer mail the recipient,
-with the buyer's own message and from Lectern's address, three times an hour for ever. Beyond it,
-409 `conflict`. A gift whose payment is disputed (open or lost) gives no access: 404, as refunded.
+in a year (a conditional ADD, throttle.take_gift_resend): one cheap gift must not let its buyer mail
+the recipient, with the buyer's own message and from Lectern's address, three times an hour for ever.
+Beyond it, 409 `conflict`. A gift whose payment is disputed (open or lost) gives no access: 404, as refunded.
 
 Requests: the client's counter, the order with its items (#9), the recipient (#5), the address's
-counter, the order's resend count, and for a recipient without a password the claim token (#18): 5–6,
+counter, the gift's resend count, and for a recipient without a password the claim token (#18): 5–6,
 and the SES send (a refused send is one more PutItem, the outbox record).
 """
 import re
 
-from pynamodb.exceptions import UpdateError
-
 from lectern.accounts import throttle
 from lectern.accounts.users import get_user
 from lectern.errors import Conflict, NotFound
-from lectern.models.base import condition_failed
-from lectern.models.orders import PAID, Order, load_order_with_items
+from lectern.models.orders import PAID, load_order_with_items
 from lectern.notifications import outbox
 from lectern.observability import logger
 from lectern.payments import purchase_mails, rules
@@ -32,7 +29,7 @@ from lectern.payments.schemas import GiftResent
 
 _ORDER_ID = re.compile(r"^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$")  # a ULID
 _NO_GIFT = "No such gift among your orders."
-RESENDS_PER_GIFT = 5  # in the order's whole life: the recipient lost the first mail, not a mailing list
+RESENDS_PER_GIFT = 5  # a year: the recipient lost the first mail, not a mailing list
 
 
 def resend_gift(user_id: str, order_id: str, client: str | None = None) -> GiftResent:
@@ -49,7 +46,9 @@ def resend_gift(user_id: str, order_id: str, client: str | None = None) -> GiftR
         raise NotFound(_NO_GIFT)
     throttle.check_mail_to(order.gift_recipient_email,
                            "The gift email was sent to this address often enough for now; try again later.")
-    _count_resend(order)
+    if not throttle.take_gift_resend(order.id, RESENDS_PER_GIFT):
+        raise Conflict(f"This gift email was sent again {RESENDS_PER_GIFT} times already; the recipient can "
+                       "sign in with their address, or reset its password, to open the course.")
     message = purchase_mails.gift_message(order, items, recipient)
     # Sent, or (SES refused it) recorded in the outbox, whose retry sends it; only if that record cannot be
     # written either does this fail (503: nothing was decided, the buyer may ask again).
@@ -57,15 +56,3 @@ def resend_gift(user_id: str, order_id: str, client: str | None = None) -> GiftR
     logger.info("Gift email sent again", extra={"order_id": order.id})
     return GiftResent(sent=True)
 
-
-def _count_resend(order: Order) -> None:
-    """One more resend of this gift, unless it had RESENDS_PER_GIFT already (409): one conditional ADD, so
-    concurrent requests cannot overshoot it."""
-    try:
-        order.update(actions=[Order.gift_resends.add(1)],
-                     condition=Order.gift_resends.does_not_exist() | (Order.gift_resends < RESENDS_PER_GIFT))
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-        raise Conflict(f"This gift email was sent again {RESENDS_PER_GIFT} times already; the recipient can "
-                       "sign in with their address, or reset its password, to open the course.") from None
