@@ -121,13 +121,13 @@ def resend_claim(checkout_session_id: Annotated[str, Path(max_length=255)]) -> C
 
 @app.post("/me/orders/<order_id>/resend-gift", status_code=202, tags=["Learner"], security=SIGNED_IN,
           summary="Email a gift's recipient again",
-          responses=api_responses(202, GiftResent, 401, 404, 429, 503, description="Handed over for sending"))
+          responses=api_responses(202, GiftResent, 401, 404, 409, 429, 503, description="Handed over for sending"))
 def resend_gift(order_id: Annotated[str, Path(max_length=64)]) -> GiftResent:
     """Only the buyer of a paid gift order: the gift email goes to its recipient again (with a fresh
     claim link, superseding the last, while the recipient has not set a password). 404 for an order that
-    is not the caller's, not a gift or not paid (refunded included). 429 `rate_limited` (with
-    `Retry-After`) when this client asked for too many emails, or the recipient's address had its share
-    (3 an hour)."""
+    is not the caller's, not a gift or not paid (refunded included), or disputed. 409 `conflict` once the
+    gift was sent again 5 times (in a year). 429 `rate_limited` (with `Retry-After`) when this client asked
+    for too many emails, or the recipient's address had its share (3 an hour)."""
     return gifts.resend_gift(require_user_id(app), order_id, _client())
 
 

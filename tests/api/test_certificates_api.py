@@ -239,3 +239,62 @@ def test_an_operator_restores_a_revoked_certificate_only_once_the_learner_has_th
     assert admin(["certificates", "list", "--email", user.email]) == 0
     assert f"valid    {course.slug}" in capsys.readouterr().out
     assert admin(["certificates", "restore", "--email", "nobody@example.com", "--course", course.slug]) == 2
+
+
+def test_a_failed_issue_is_made_good_by_the_players_retry_of_the_completing_heartbeat(api, course, monkeypatch):
+    """The heartbeat that completes the last lesson records the completion, then the issue fails (DynamoDB
+    busy): 503. The player retries that save (`completed: true`, web/js/progress.js); the lesson is completed
+    already, and that retry must still issue the certificate, or it is never issued."""
+    from botocore.exceptions import ClientError as BotoClientError
+    from pynamodb.exceptions import TransactWriteError
+
+    user, auth = learner()
+    grant(user, course)
+    complete_all(api, course, auth, but=1)
+    real_issue = certificates.issue
+
+    def busy(*_args, **_kwargs):
+        raise TransactWriteError("busy", cause=BotoClientError(
+            {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems"))
+
+    monkeypatch.setattr(certificates, "issue", busy)
+    last = course.lessons[-1]
+    failed = put(api, course, last, {"position_seconds": 600, "completed": True}, auth)
+    assert failed["statusCode"] == 503, failed["body"]
+    assert store.certificates_of(user.id) == []
+    monkeypatch.setattr(certificates, "issue", real_issue)
+    assert put(api, course, last, {"position_seconds": 600, "completed": True}, auth)["statusCode"] == 200
+    [cert] = api.get("/me/certificates", headers=auth)["json"]["certificates"]
+    assert cert["status"] == "valid"
+    with count_requests() as counter:  # issued: a `completed: true` again reads one more item, and issues nothing
+        assert put(api, course, last, {"position_seconds": 600, "completed": True}, auth)["statusCode"] == 200
+    assert counter.dynamodb() == ["Query", "GetItem", "UpdateItem", "GetItem"]
+    assert len(store.certificates_of(user.id)) == 1
+
+
+def test_a_course_whose_last_unfinished_lesson_is_hidden_issues_on_the_next_completion(api, course):
+    """Every published lesson completed but one, and that one is then hidden: the course is complete. No
+    heartbeat newly completes a lesson any more; finishing a lesson again (`completed: true`) issues it."""
+    from lectern.models.catalog import CourseLesson
+
+    user, auth = learner()
+    grant(user, course)
+    complete_all(api, course, auth, but=1)
+    course.lessons[-1].update(actions=[CourseLesson.is_published.set(False)])
+    assert put(api, course, course.lessons[0], {"position_seconds": 600}, auth)["statusCode"] == 200
+    assert store.certificates_of(user.id) == []  # an ordinary heartbeat stays at its three requests
+    assert put(api, course, course.lessons[0], {"position_seconds": 600, "completed": True}, auth)["statusCode"] == 200
+    [cert] = store.certificates_of(user.id)
+    assert cert.status == "valid"
+
+
+def test_a_learner_name_with_controls_or_bidi_overrides_is_plain_one_line_text_on_the_certificate(api, course):
+    """An account's name is not checked for control characters at sign-up, and the certificate shows it to
+    anyone with the code (and prints it in the PDF): line breaks would push the code and the verification
+    address off the page, a bidi override would make the public page read otherwise than it says."""
+    user, auth = learner(name="Ada\u202e ecalevoL\r\n\n\n\n\x00\x1b[2J Lovelace\u2066")
+    grant(user, course)
+    complete_all(api, course, auth)
+    [cert] = api.get("/me/certificates", headers=auth)["json"]["certificates"]
+    assert cert["learner_name"] == "Ada ecalevoL [2J Lovelace"
+    assert api.get(f"/certificates/{cert['code']}")["json"]["certificate"]["learner_name"] == cert["learner_name"]

@@ -297,8 +297,9 @@ def test_only_the_buyer_of_a_paid_gift_can_resend_it_and_it_is_limited(api, stri
         again = resend(api, order.id, bearer(buyer))
     assert again["statusCode"] == 202 and again["json"] == {"sent": True}
     assert again["headers"]["Cache-Control"] == "no-store"
-    # #26: the client's counter, the order (#9), the recipient (#5), the address's counter, the claim token (#18).
-    assert counter.by_operation() == {"UpdateItem": 2, "Query": 1, "GetItem": 1, "TransactWriteItems": 1}
+    # #26: the client's counter, the order (#9), the recipient (#5), the address's counter, the order's resend
+    # count, the claim token (#18).
+    assert counter.by_operation() == {"UpdateItem": 3, "Query": 1, "GetItem": 1, "TransactWriteItems": 1}
     first, second = claim_tokens("friend@example.com")
     assert "> Happy birthday!" in sent_emails("friend@example.com")[-1].body
     # The new link supersedes the first.
@@ -327,3 +328,40 @@ def test_one_client_asking_for_too_many_mails_gets_429(api, stripe_env, runner, 
         202, 202, 429]
     # Another client: its own share of requests, but the address has had 3 resends this hour after that one.
     assert [resend(api, order.id, bearer(buyer), ip="198.51.100.8")["statusCode"] for _ in range(2)] == [202, 429]
+
+
+def test_a_gift_is_resent_a_few_times_a_year_not_three_times_every_hour_for_ever(api, stripe_env, runner,
+                                                                              monkeypatch):
+    """The address's counter forgets after an hour: without a cap per order, one cheap gift lets its buyer
+    mail the recipient (with the buyer's own message, from Lectern's address) 72 times a day, for ever.
+    Modelled by lifting the hourly limits; the gift's own cap still holds: 409 `conflict`, nothing sent."""
+    from lectern.payments import gifts
+
+    monkeypatch.setenv("MAIL_LIMIT_PER_ADDRESS", "1000")
+    monkeypatch.setenv("MAIL_LIMIT_PER_CLIENT", "1000")
+    course = sellable_course(stripe_env)
+    buyer = create_user("buyer@example.com", password_hash="argon2-hash")
+    order = pay(stripe_env, runner, gift_checkout(api, course, GIFT, email=None, headers=bearer(buyer))["json"])
+    answers = [resend(api, order.id, bearer(buyer))["statusCode"] for _ in range(gifts.RESENDS_PER_GIFT)]
+    assert answers == [202] * gifts.RESENDS_PER_GIFT
+    capped = resend(api, order.id, bearer(buyer))
+    assert capped["statusCode"] == 409 and capped["json"]["error"]["code"] == "conflict"
+    assert len(sent_emails("friend@example.com")) == 1 + gifts.RESENDS_PER_GIFT
+
+
+def test_a_disputed_gift_is_not_resent(api, stripe_env, runner):
+    """While its payment is disputed (or once the dispute is lost) the recipient has no access: the gift
+    email ("the course is in your library") is not sent again, by the buyer or by the outbox."""
+    from lectern.payments import purchase_mails
+    from lectern.models.users import OutboxMail
+
+    course = sellable_course(stripe_env)
+    buyer = create_user("buyer@example.com", password_hash="argon2-hash")
+    order = pay(stripe_env, runner, gift_checkout(api, course, GIFT, email=None, headers=bearer(buyer))["json"])
+    charge = stripe_env.engine.get("payment_intent", order.payment_intent_id)["latest_charge"]
+    dispute = stripe_env.dispute(charge)
+    assert deliver(runner, last_event(stripe_env, "charge.dispute.created", dispute["id"]))["statusCode"] == 200
+    answer = resend(api, order.id, bearer(buyer))
+    assert answer["statusCode"] == 404 and answer["json"]["error"]["code"] == "not_found"
+    assert len(sent_emails("friend@example.com")) == 1
+    assert purchase_mails.MAIL_BUILDERS[purchase_mails.GIFT](OutboxMail(kind=purchase_mails.GIFT, ref=order.id)) is None

@@ -143,3 +143,26 @@ def check_mail_to(address: str, message: str = "Too many emails went to this add
     hits, window_end = _count("address", digest, ADDRESS_WINDOW_SECONDS)
     if hits > mails_per_address():
         raise RateLimited(message, retry_after_seconds=max(window_end - int(time.time()), 1))
+
+
+# A gift's email sent again by its buyer (POST /me/orders/{id}/resend-gift) is counted per order too, over
+# a year: the hourly counters forget, and one cheap gift must not mail its recipient for ever.
+GIFT_RESEND_WINDOW_SECONDS = 365 * 24 * 60 * 60
+
+
+def take_gift_resend(order_id: str, limit: int) -> bool:
+    """Count one resend of the gift `order_id`, unless it had `limit` already in its (year-long) window: one
+    conditional ADD (a RateCounter in the Users table, like the mail limits), so concurrent requests cannot
+    overshoot. False when the limit is reached (nothing counted)."""
+    now = int(time.time())
+    item = RateCounter(*RateCounter.key("gift_resend", order_id))
+    try:
+        item.update(actions=[RateCounter.hits.add(1),
+                             RateCounter.expires_at_epoch.set(RateCounter.expires_at_epoch
+                                                              | now + GIFT_RESEND_WINDOW_SECONDS)],
+                    condition=RateCounter.pk.does_not_exist() | (RateCounter.hits < limit))
+    except UpdateError as exc:
+        if not _conditional_failed(exc):
+            raise
+        return False
+    return True

@@ -33,6 +33,7 @@ from lectern.models.base import condition_failed, transaction
 from lectern.models.entitlements import ACTIVE, Certificate, CertificateCode, Entitlement
 from lectern.models.users import User
 from lectern.observability import logger
+from lectern.plain_text import plain_text
 
 config.require("ASSETS_BUCKET")  # at import: the function that issues certificates stores their PDFs
 
@@ -57,11 +58,23 @@ def verify_url(code: str) -> str:
 
 
 def learner_name(user_id: str) -> str:
+    """The name the certificate shows to anyone with its code, and prints: the account's name as one line of
+    plain text (an account's name is not checked for control characters at sign-up: line breaks, bidi
+    overrides and the like become spaces, runs of spaces one), else the local part of the email."""
     try:
         user = User.get(*User.key(user_id))
     except DoesNotExist:
         return "Learner"
-    return user.name.strip() or user.email.split("@", 1)[0]
+    return " ".join(plain_text(user.name).split()) or user.email.split("@", 1)[0]
+
+
+def has_certificate(user_id: str, course_id: str) -> bool:
+    """#27b: whether the user was issued the course's certificate (valid or revoked): one GetItem."""
+    try:
+        Certificate.get(*Certificate.key(user_id, course_id), attributes_to_get=["pk"])
+    except DoesNotExist:
+        return False
+    return True
 
 
 def issue_if_course_completed(user_id: str, outline: Outline) -> Certificate | None:

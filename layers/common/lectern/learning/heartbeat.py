@@ -9,6 +9,12 @@ DynamoDB requests (docs/data-model.md, #25a):
 That is every heartbeat: 3. Only the heartbeat that newly completes a lesson (the old item had no
 `completed_at`) reads more: Query the course's progress (#26, consistent), and when every
 published lesson is now completed, the certificate is issued (lectern.learning.certificates).
+
+A heartbeat that says `completed: true` for a lesson completed already checks again, after one
+GetItem of the certificate (#27b) finds none: that is the player retrying the save whose issue
+failed (the completion was recorded, the issue was not, so no later heartbeat would newly complete
+anything), or finishing a lesson again in a course whose last unfinished lesson was hidden since.
+The player sends `completed: true` once per lesson end, so the ordinary heartbeat stays at 3.
 """
 from lectern.catalog.queries import load_outline
 from lectern.clock import iso
@@ -30,6 +36,10 @@ def save(user_id: str, course_slug: str, lesson_slug: str, *, position_seconds: 
     before = store.record_progress(user_id, outline.course.id, lesson.id, lesson.slug,
                                    position_seconds=position_seconds, complete=complete, now=now)
     if complete and before is None:  # this heartbeat completed the lesson: maybe the course too
+        certificates.issue_if_course_completed(user_id, outline)
+    elif completed and before is not None and not certificates.has_certificate(user_id, outline.course.id):
+        # Completed before, yet no certificate: the issue after that completion failed (the player retries
+        # the save), or the lessons left were hidden since. Either way, check the course again.
         certificates.issue_if_course_completed(user_id, outline)
     return ProgressEnvelope(progress=LessonProgress(
         lesson_slug=lesson.slug, position_seconds=position_seconds,

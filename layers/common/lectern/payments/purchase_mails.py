@@ -10,7 +10,7 @@ from lectern.accounts.users import get_user
 from lectern.models.orders import PAID, Order, OrderItem, load_order_with_items
 from lectern.models.users import OutboxMail, User
 from lectern.notifications.email import Message
-from lectern.payments import receipts
+from lectern.payments import receipts, rules
 
 RECEIPT, PURCHASE_CLAIM, GIFT = "receipt", "purchase_claim", "gift"  # outbox kinds; ref = the order id
 
@@ -40,8 +40,9 @@ def _claim(mail: OutboxMail) -> Message | None:
 
 def _gift(mail: OutboxMail) -> Message | None:
     order, items = load_order_with_items(mail.ref)
-    if order is None or not order.is_gift or order.status != PAID or not order.gift_recipient_user_id:
-        return None  # refunded meanwhile (the recipient has no course to open), or never fulfilled
+    if order is None or not order.is_gift or order.status != PAID or not order.gift_recipient_user_id \
+            or rules.dispute_blocks_access(order.dispute_status):
+        return None  # refunded or disputed meanwhile (the recipient has no course to open), or never fulfilled
     recipient = get_user(order.gift_recipient_user_id)
     return gift_message(order, items, recipient) if recipient is not None else None
 
