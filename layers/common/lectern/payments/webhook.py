@@ -249,9 +249,9 @@ def _save_new(record: StripeEvent) -> StripeEvent | None:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise PutError("Failed to put item", exc) from exc
         stored_item = getattr(exc.__cause__, "response", {}).get("Item")
-    if stored_item:
-        return StripeEvent.from_raw_data(stored_item)
-    return StripeEvent.get(record.stripe_event_id, consistent_read=True)  # an endpoint without the option
+    if not stored_item:  # the condition failed, so the item exists and DynamoDB returned it
+        raise PutError("Conditional put failed without returning the stored item")
+    return StripeEvent.from_raw_data(stored_item)
 
 
 def _s3():
