@@ -102,6 +102,8 @@ def index_queries_by_partition() -> None:
             del self.all_items
 
     query._by_partition = True
+    # Wrappers installed after this one bind their arguments by moto's signature (inspect follows it).
+    query.__wrapped__ = walk_everything
     Table.query = query
 
 
@@ -229,6 +231,7 @@ def index_queries_read_their_items() -> None:
 
     query._index_items = True
     query._by_partition = True
+    query.__wrapped__ = query_table
     Table.query = query
 
 

@@ -376,3 +376,38 @@ def test_the_direct_path_costs_the_embedded_aws_less_cpu_than_motos(both_paths):
         cost[aws] = _server_cpu(aws) - started
     direct, moto = both_paths
     assert cost[direct] < cost[moto] * 0.7, cost
+
+
+def test_an_index_query_never_sorts_the_whole_table_through_the_installed_wrappers(monkeypatch):
+    """The wrappers stack (partition first, then index items): each must bind moto's own arguments, or
+    the index wrapper silently hands every index query back to moto's walk of the whole table (it did:
+    the first wrapper's (*args, **kwargs) signature hid `hash_key_conditions` from the second)."""
+    import threading
+
+    import boto3
+    from moto.dynamodb.models.table import Table
+
+    from lectern_dev import embedded_aws
+
+    server = embedded_aws.make_server("127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{server.server_port}",
+                              region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+        client.create_table(
+            TableName="W", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "g")],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[{"IndexName": "byg", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                     "Projection": {"ProjectionType": "ALL"}}])
+        for i in range(30):
+            client.put_item(TableName="W", Item={"pk": {"S": f"p{i}"}, "g": {"S": f"g{i % 3}"}})
+        walked = []
+        real = Table.all_items
+        monkeypatch.setattr(Table, "all_items", lambda self: walked.append(self.name) or real(self))
+        found = client.query(TableName="W", IndexName="byg", KeyConditionExpression="g = :g",
+                             ExpressionAttributeValues={":g": {"S": "g1"}})["Items"]
+        assert sorted(int(i["pk"]["S"][1:]) for i in found) == list(range(1, 30, 3))
+        assert walked == []
+    finally:
+        server.shutdown()
