@@ -83,7 +83,7 @@ def refresh_tokens(fx, count: int) -> list[str]:
     from bench.warm import PASSWORD
     from lectern.accounts import service
 
-    return [service.login(fx.email, PASSWORD)["refresh_token"] for _ in range(count)]
+    return [service.login(fx.email, PASSWORD).refresh_token for _ in range(count)]
 
 
 def function_environment(logical_id: str, secret_arns: dict[str, str]) -> dict[str, str]:
