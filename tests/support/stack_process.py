@@ -32,8 +32,16 @@ class StackProcess:
     def __init__(self, tmp_dir: Path, extra_env: dict[str, str] | None = None):
         self.info_file = tmp_dir / "stack.json"
         self.log_file = tmp_dir / "stack.log"
+        # What a fresh shell has: not what in-process tests put into this process's environment (the
+        # in-process runner sets the template's variables and FRONTEND_URL=…:3002, which would point the
+        # stack's links and CORS at a storefront that is not this stack's).
+        from lectern_dev import template as tpl
+        from lectern_dev.runner import shared_environment
+
+        set_in_process = set(shared_environment(tpl.functions())) | {"FRONTEND_URL"}
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("AWS_", "STRIPE_", "STREAM_", "LECTERN_", "POWERTOOLS_"))}
+               if not k.startswith(("AWS_", "STRIPE_", "STREAM_", "LECTERN_", "POWERTOOLS_"))
+               and k not in set_in_process}
         env.update({"PYTHONPATH": "layers/common:devtools", **PORTS_FREE_NOW(), **(extra_env or {})})
         self.env = env
         self._extra = extra_env or {}
