@@ -217,32 +217,29 @@ def certificate_by_code(code: str) -> Certificate | None:
         return None
 
 
-def revoke_certificate(user_id: str, course_id: str, *, reason: str, at: str) -> bool:
-    """#29: mark the user's certificate for the course revoked: one conditional UpdateItem (it must exist
-    and be valid). False when there is none, or it is revoked already."""
+def _move_certificate(user_id: str, course_id: str, *, from_status: str, actions: list) -> bool:
+    """One conditional UpdateItem: the certificate must exist and be `from_status`. False when it is not."""
     pk, sk = Certificate.key(user_id, course_id)
     try:
-        Certificate._get_connection().update_item(pk, sk, actions=[
-            Certificate.status.set(REVOKED), Certificate.revoked_at.set(at), Certificate.revoke_reason.set(reason),
-        ], condition=Certificate.pk.exists() & (Certificate.status == VALID))
+        Certificate._get_connection().update_item(
+            pk, sk, actions=actions, condition=Certificate.pk.exists() & (Certificate.status == from_status))
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise
     return True
+
+
+def revoke_certificate(user_id: str, course_id: str, *, reason: str, at: str) -> bool:
+    """#29: mark the user's certificate for the course revoked: one conditional UpdateItem (it must exist
+    and be valid). False when there is none, or it is revoked already."""
+    return _move_certificate(user_id, course_id, from_status=VALID, actions=[
+        Certificate.status.set(REVOKED), Certificate.revoked_at.set(at), Certificate.revoke_reason.set(reason)])
 
 
 def restore_certificate(user_id: str, course_id: str) -> bool:
     """An operator's correction (lectern_admin certificates restore): a revoked certificate is valid
     again. One conditional UpdateItem (it must exist and be revoked); False when there is none, or it
     is valid already. Whether the learner has the course again is the caller's check."""
-    pk, sk = Certificate.key(user_id, course_id)
-    try:
-        Certificate._get_connection().update_item(pk, sk, actions=[
-            Certificate.status.set(VALID), Certificate.revoked_at.remove(), Certificate.revoke_reason.remove(),
-        ], condition=Certificate.pk.exists() & (Certificate.status == REVOKED))
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return _move_certificate(user_id, course_id, from_status=REVOKED, actions=[
+        Certificate.status.set(VALID), Certificate.revoked_at.remove(), Certificate.revoke_reason.remove()])
