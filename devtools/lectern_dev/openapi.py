@@ -10,6 +10,7 @@ import re
 import sys
 
 from lectern.api.schemas import HEADER_COMPONENTS
+
 from lectern_dev import route_models
 from lectern_dev import template as tpl
 
@@ -32,7 +33,7 @@ DESCRIPTION = (
 
 def generate() -> dict:
     document: dict = {}
-    for _logical_id, resolver in route_models.resolvers().items():
+    for resolver in route_models.resolvers().values():
         schema = json.loads(resolver.get_openapi_json_schema(
             title="Lectern API", version="1.0.0", description=DESCRIPTION,
             servers=[]))  # servers differ per deployment; clients pass their base URL

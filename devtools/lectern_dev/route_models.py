@@ -15,6 +15,7 @@ import types
 from typing import Any
 
 import lectern
+
 from lectern_dev import template as tpl
 from lectern_dev.runner import InProcessRunner
 
@@ -29,7 +30,8 @@ def request_models() -> dict[str, type]:
             continue
         module = importlib.import_module(info.name)
         for name, value in vars(module).items():
-            if inspect.isclass(value) and issubclass(value, BaseModel) and value.__module__ == module.__name__:
+            if (inspect.isclass(value) and issubclass(value, BaseModel) and value.__module__ == module.__name__
+                    and not name.startswith("_")):  # (a shared base, not a model of its own)
                 if name in found:
                     raise RuntimeError(f"two request models named {name}: component names must be unique")
                 found[name] = value

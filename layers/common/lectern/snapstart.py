@@ -11,7 +11,7 @@ Each API handler registers two hooks with one line, `snapstart.prepare(app)`:
   Secrets Manager, SSM) with its endpoint rules, serializer, signer and parser exercised by one
   call answered in memory (nothing leaves the process), a presigned URL, the Stripe SDK's
   services, the function's secrets (and the RS256 playback key parsed from its PEM), and each
-  route's validation models (built by resolving canned events that no route answers with AWS).
+  route's request validation (run by resolving canned events that no route answers with AWS).
   No connection is left open in the snapshot.
 - **after each restore** (`renew`): what copies restored from one snapshot would otherwise share
   or hold stale: `random` is reseeded, python-ulid's monotonic state (the last timestamp and
@@ -122,8 +122,7 @@ def _import_lazy_modules() -> None:
     """Modules the routes import on first use (each is what a cold first request pays for)."""
     import importlib
 
-    names = ["aws_lambda_powertools.event_handler.openapi.dependant",
-             "aws_lambda_powertools.event_handler.openapi.compat"]
+    names = []
     if any(_uses_parameters()):
         names.append("aws_lambda_powertools.utilities.parameters")
     for name in names:
@@ -289,14 +288,10 @@ def _prime_stripe() -> None:
 
 
 def _prime_routes(app: Any) -> None:
-    """Each route's validation models, and the resolver's whole path on answers that need no AWS: an
-    unknown path (404), and each route that takes a body with one its validation refuses (422)."""
+    """The resolver's whole path on answers that need no AWS: an unknown path (404), and each route that
+    takes a body with one its request model refuses (422), which runs its compiled validator."""
     routes = list(getattr(app, "_static_routes", [])) + list(getattr(app, "_dynamic_routes", []))
-    for route in routes:
-        if getattr(app, "_enable_validation", False):
-            route.dependant  # noqa: B018 - built on first access, then cached on the route
-            route.body_field  # noqa: B018
-    for event in _canned_events(routes):
+    for event in _canned_events(app, routes):
         try:
             app.resolve(event, _PrimingContext())
         except Exception:  # noqa: BLE001 - priming is best effort
@@ -315,22 +310,20 @@ class _PrimingContext:
         return 10_000
 
 
-def _canned_events(routes: list[Any]) -> Iterator[dict[str, Any]]:
+def _canned_events(app: Any, routes: list[Any]) -> Iterator[dict[str, Any]]:
     """API Gateway payload 2.0 events answered before any route runs: a path no route has, and for
     each route whose body has a required field, an empty JSON object (refused by its validation)."""
     yield _event("GET", "/snapstart-priming/no-such-route")
     for route in routes:
-        if route.method in ("POST", "PUT", "PATCH") and _refuses_empty_body(route):
+        if route.method in ("POST", "PUT", "PATCH") and _refuses_empty_body(app, route):
             path = "/".join("x" if part.startswith("<") else part for part in route.path.split("/"))
             yield _event(route.method, path, body="{}")
 
 
-def _refuses_empty_body(route: Any) -> bool:
+def _refuses_empty_body(app: Any, route: Any) -> bool:
     """The route's body model has a required field, so `{}` is refused before the route runs."""
-    field = getattr(route, "body_field", None)
-    model = getattr(getattr(field, "field_info", None), "annotation", None)
-    fields = getattr(model, "model_fields", None)
-    return bool(fields) and any(info.is_required() for info in fields.values())
+    refuses = getattr(app, "refuses_an_empty_body", None)
+    return bool(refuses and refuses(route))
 
 
 def _event(method: str, path: str, body: str | None = None) -> dict[str, Any]:

@@ -38,7 +38,7 @@ class JsonSchemaValuesException(ValueError):
 
 class Field:
     """One property of a model: what the generated validator cannot check by itself."""
-    __slots__ = ("name", "kind", "required", "default", "nullable", "strip", "rule", "model")
+    __slots__ = ("default", "kind", "model", "name", "nullable", "required", "rule", "strip")
 
     def __init__(self, name: str, kind: str, *, required: bool = False, default: Any = None,
                  nullable: bool = False, strip: bool = False, rule=None, model: "Model | None" = None):
@@ -48,7 +48,7 @@ class Field:
 
 class Model:
     """A request model (or a route's query or path parameters): its validator and fields."""
-    __slots__ = ("validate", "fields")
+    __slots__ = ("fields", "validate")
 
     def __init__(self, validate, fields: tuple[Field, ...]):
         self.validate, self.fields = validate, fields
@@ -56,7 +56,7 @@ class Model:
 
 class Route:
     """What one route takes: the body's parameter name and model, its query and path parameters."""
-    __slots__ = ("body_param", "body", "query", "path")
+    __slots__ = ("body", "body_param", "path", "query")
 
     def __init__(self, *, body_param: str | None = None, body: Model | None = None, query: Model | None = None,
                  path: Model | None = None):
@@ -107,6 +107,10 @@ def _model(model: Model, data: dict[str, Any], prefix: str, problems: dict[str, 
                 value = _integer(value)  # a query string's "20"
             elif field.strip and isinstance(value, str):
                 value = value.strip()
+            if isinstance(value, str) and not _unicode(value):
+                problems.setdefault(prefix + field.name, []).append(
+                    "Input should be a valid string, unable to parse raw data as a unicode string")
+                continue
             checked[field.name] = value
     broken = set()
     try:
@@ -137,6 +141,15 @@ def _model(model: Model, data: dict[str, Any], prefix: str, problems: dict[str, 
         else:
             values[field.name] = SimpleNamespace(**_model(field.model, value, f"{prefix}{field.name}.", problems))
     return values
+
+
+def _unicode(value: str) -> bool:
+    """False for half a surrogate pair (`"\\ud800"` is valid JSON, but no text: nothing could store it)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _integer(value: Any) -> Any:
