@@ -10,7 +10,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 export PYTHONPATH := layers/common:devtools
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test invoke catalog-apply openapi build validate lint smoke bench bench-burst clean deploy secrets stripe-webhook
+.PHONY: dev test invoke catalog-apply openapi request-validators build validate lint smoke bench bench-burst clean deploy secrets stripe-webhook
 
 $(STAMP): requirements/dev.txt $(wildcard layers/common/requirements*.txt) scripts/bootstrap-venv
 	scripts/bootstrap-venv
@@ -36,6 +36,9 @@ catalog-apply: $(STAMP) ## make catalog-apply CATALOG=catalog/demo.yaml [STAGE=s
 
 openapi: $(STAMP) ## regenerate docs/openapi.json from the code
 	$(PY) -m lectern_dev.openapi --write
+
+request-validators: $(STAMP) ## regenerate layers/common/lectern/api/request_validators.py from the request models
+	$(PY) -m lectern_dev.request_validators --write
 
 validate: $(STAMP) ## sam validate --lint
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH sam validate --lint

@@ -98,13 +98,13 @@ def cold_section(layouts: list[tuple[str, dict]], profiles: dict[str, tuple[list
         row.append(" / ".join(yes_no(v) for v in verdicts))
         rows.append(row)
     out.append(table(headers, rows))
-    out += ["", "The *stack floor* is the floor plus what the prescribed stack loads before any Lectern code "
-                "(bench/cold.py `STACK_STEPS`: Powertools' HTTP API resolver with validation, Logger, Metrics, "
-                "Tracer patching botocore and http.client, pydantic, PynamoDB): *handler / stack floor* is what "
-                "Lectern's own modules add."]
+    out += ["", "The *stack floor* is the floor plus what the prescribed stack loads at init before any Lectern "
+                "code, as the functions load it (bench/cold.py `STACK_STEPS`: Powertools Logger, Metrics, the HTTP "
+                "API resolver, PynamoDB): *handler / stack floor* is what Lectern's own modules add."]
     if steps:
         out += ["", "The stack floor built up one piece at a time, in CatalogFunction's sandbox (each step adds to "
-                    "the ones above it; median ratio to the floor, same rounds):", "",
+                    "the ones above it; median ratio to the floor, same rounds; the last two rows are what the "
+                    "functions no longer load at init, measured on top for comparison):", "",
                 table(["step", "× floor"], [[name, f"{ratio:.2f}×"] for name, ratio in steps])]
     if profiles:
         out += ["", "Where the time goes (`python -X importtime`, self time of the modules the baseline does not "

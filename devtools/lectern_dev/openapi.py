@@ -6,13 +6,13 @@ use it, so the document cannot drift from the routes).
 """
 import argparse
 import json
-import os
 import re
 import sys
 
 from lectern.api.schemas import HEADER_COMPONENTS
+
+from lectern_dev import route_models
 from lectern_dev import template as tpl
-from lectern_dev.runner import InProcessRunner
 
 OUTPUT = tpl.REPO_ROOT / "docs" / "openapi.json"
 DESCRIPTION = (
@@ -32,15 +32,8 @@ DESCRIPTION = (
 
 
 def generate() -> dict:
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-    runner = InProcessRunner(tpl.functions(), apply_environment=False)
     document: dict = {}
-    for logical_id, spec in sorted(runner.specs.items()):
-        if not spec.http_routes:
-            continue
-        handler = runner.handler(logical_id)
-        resolver = sys.modules[handler.__module__].app
+    for resolver in route_models.resolvers().values():
         schema = json.loads(resolver.get_openapi_json_schema(
             title="Lectern API", version="1.0.0", description=DESCRIPTION,
             servers=[]))  # servers differ per deployment; clients pass their base URL

@@ -7,25 +7,30 @@ the same reason).
 Thin handler: the pydantic models of lectern.accounts.schemas are the wire contract (and the
 OpenAPI); lectern.accounts.service does the work.
 """
-from typing import Annotated
+from __future__ import annotations  # the routes' pydantic annotations are read at build time only
+
+from typing import TYPE_CHECKING, Annotated
 
 import lectern.powertools_imports  # noqa: F401, I001  (first of all: lectern/powertools_imports.py)
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from lectern import snapstart
 from lectern.accounts import service, sessions
-from lectern.accounts.schemas import (
-    ClaimLinkAccepted, ClaimRequest, EmailedTokenRequest, ForgotPasswordAccepted, ForgotPasswordRequest, LoginRequest,
-    RefreshTokenRequest, RegisterRequest, ResetPasswordRequest, TokenResponse, UserEnvelope,
-)
+from lectern.accounts.schemas import ClaimLinkAccepted, ForgotPasswordAccepted, TokenResponse, UserEnvelope
 from lectern.api.app import LecternResolver
 from lectern.api.auth import SIGNED_IN, document_bearer_auth, require_user_id
 from lectern.api.schemas import api_responses
 from lectern.observability import logger, metrics, tracer
 from lectern.payments import gifts
 from lectern.payments.schemas import GiftResent
+
+if TYPE_CHECKING:  # read by the OpenAPI and request-validator generators (lectern_dev.route_models)
+    from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+    from lectern.accounts.request_models import (
+        ClaimRequest, EmailedTokenRequest, ForgotPasswordRequest, LoginRequest, RefreshTokenRequest, RegisterRequest,
+        ResetPasswordRequest,
+    )
 
 app = LecternResolver()
 document_bearer_auth(app)

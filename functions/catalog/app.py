@@ -3,10 +3,11 @@
 Thin handler: parse, call lectern.catalog, answer. Imports nothing of
 Stripe or crypto so its cold start stays small.
 """
-from typing import Annotated
+from __future__ import annotations  # the parameters' pydantic annotations are read at build time only
+
+from typing import TYPE_CHECKING, Annotated
 
 import lectern.powertools_imports  # noqa: F401, I001  (first of all: lectern/powertools_imports.py)
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from lectern import snapstart
@@ -15,6 +16,9 @@ from lectern.api.schemas import PUBLIC_CACHE, api_responses
 from lectern.catalog import queries, views
 from lectern.catalog.schemas import CourseDetailEnvelope, CourseList
 from lectern.observability import logger, metrics, tracer
+
+if TYPE_CHECKING:  # read by the OpenAPI and request-validator generators (lectern_dev.route_models)
+    from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 app = LecternResolver(cache_control=PUBLIC_CACHE)
 

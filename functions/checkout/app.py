@@ -3,10 +3,11 @@
 Thin handler: parse, call lectern.payments.checkout, answer. Access is never
 granted here; the Stripe webhook does that once Stripe says the money is in.
 """
-from typing import Annotated
+from __future__ import annotations  # the routes' pydantic annotations are read at build time only
+
+from typing import TYPE_CHECKING, Annotated
 
 import lectern.powertools_imports  # noqa: F401, I001  (first of all: lectern/powertools_imports.py)
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from lectern import snapstart
@@ -14,8 +15,12 @@ from lectern.api.auth import SIGNED_IN_OPTIONAL, document_bearer_auth, optional_
 from lectern.api.app import LecternResolver
 from lectern.api.schemas import api_responses
 from lectern.observability import logger, metrics, tracer
+
+if TYPE_CHECKING:  # read by the OpenAPI and request-validator generators (lectern_dev.route_models)
+    from aws_lambda_powertools.event_handler.openapi.params import Path
+    from lectern.payments.request_models import CheckoutRequest
 from lectern.payments import checkout
-from lectern.payments.schemas import CheckoutCreated, CheckoutRequest, CheckoutStatus
+from lectern.payments.schemas import CheckoutCreated, CheckoutStatus
 
 app = LecternResolver()
 document_bearer_auth(app)

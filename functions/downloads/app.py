@@ -2,11 +2,13 @@
 
 At most two DynamoDB requests when access is granted (lectern.learning.downloads).
 """
-from typing import Annotated
+from __future__ import annotations  # the routes' pydantic annotations are read at build time only
+
+import dataclasses
+from typing import TYPE_CHECKING, Annotated
 
 import lectern.powertools_imports  # noqa: F401, I001  (first of all: lectern/powertools_imports.py)
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from lectern import snapstart
@@ -17,10 +19,12 @@ from lectern.learning import downloads
 from lectern.learning.schemas import DownloadLink
 from lectern.observability import logger, metrics, tracer
 
+if TYPE_CHECKING:  # read by the OpenAPI and request-validator generators (lectern_dev.route_models)
+    from aws_lambda_powertools.event_handler.openapi.params import Path
+
 app = LecternResolver(cache_control="no-store")
 document_bearer_auth(app)
 
-ResourceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]
 
 
 def _wants_json() -> bool:
@@ -37,12 +41,13 @@ def _wants_json() -> bool:
                    "headers": {**response_headers(), "Location": {
                        "description": "The presigned S3 URL", "required": True, "schema": {"type": "string"}}},
                    "content": {}}})
-def download(resource_id: ResourceId):  # 302 or 200: both documented in `responses` above
+def download(resource_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]):
+    # 302 or 200: both documented in `responses` above
     """Every attempt, granted or denied, is written to the user's access audit."""
     resource = downloads.authorize_download(require_user_id(app), resource_id)
     link = downloads.presigned_link(resource)
     if _wants_json():
-        return Response(status_code=200, content_type="application/json", body=link.model_dump())
+        return Response(status_code=200, content_type="application/json", body=dataclasses.asdict(link))
     return Response(status_code=302, headers={"Location": link.url}, body="")
 
 

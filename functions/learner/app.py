@@ -5,11 +5,13 @@ already writes beside its access audit, so it needs only reads more than it had)
 Every route but preview lessons needs a signed-in user (lectern.api.auth);
 every answer is personal, so nothing may be cached (`no-store`).
 """
-from typing import Annotated
+from __future__ import annotations  # the routes' pydantic annotations are read at build time only
+
+import dataclasses
+from typing import TYPE_CHECKING, Annotated
 
 import lectern.powertools_imports  # noqa: F401, I001  (first of all: lectern/powertools_imports.py)
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from lectern import snapstart
@@ -21,10 +23,12 @@ from lectern.learning import enrolment, learn, library
 from lectern.learning.schemas import Enrolment, LearnerCourseEnvelope, LessonPlayerEnvelope, Library, OrderHistory
 from lectern.observability import logger, metrics, tracer
 
+if TYPE_CHECKING:  # read by the OpenAPI and request-validator generators (lectern_dev.route_models)
+    from aws_lambda_powertools.event_handler.openapi.params import Path
+
 app = LecternResolver(cache_control="no-store")
 document_bearer_auth(app)
 
-Slug = Annotated[str, Path(max_length=100)]
 _TAGS = ["Learner"]
 
 
@@ -54,16 +58,16 @@ def my_orders() -> OrderHistory:
                       "`not_free` for a priced course (buy it with POST /checkout).",
           responses={**api_responses(201, Enrolment, 401, 404, 409, 503, description="Enrolled now"),
                      **{200: api_responses(200, Enrolment, description="Already enrolled")[200]}})
-def enroll(slug: Slug) -> Enrolment:
+def enroll(slug: Annotated[str, Path(max_length=100)]) -> Enrolment:
     enrolled, created = enrolment.enrol(require_user_id(app), slug)
     if created:
         return enrolled
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=enrolled.model_dump())
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=dataclasses.asdict(enrolled))
 
 
 @app.get("/learn/<course_slug>", summary="The course player's outline, with each lesson's resources",
          tags=_TAGS, security=SIGNED_IN, responses=api_responses(200, LearnerCourseEnvelope, 401, 403, 404, 503))
-def learn_course(course_slug: Slug) -> LearnerCourseEnvelope:
+def learn_course(course_slug: Annotated[str, Path(max_length=100)]) -> LearnerCourseEnvelope:
     """403 `not_entitled` without an active entitlement (the body names nothing of the course);
     404 for an unknown or unpublished course."""
     return learn.course_for_learner(require_user_id(app), course_slug)
@@ -72,7 +76,8 @@ def learn_course(course_slug: Slug) -> LearnerCourseEnvelope:
 @app.get("/learn/<course_slug>/lessons/<lesson_slug>", summary="One lesson with a signed playback token",
          tags=_TAGS, security=SIGNED_IN_OPTIONAL,
          responses=api_responses(200, LessonPlayerEnvelope, 401, 403, 404, 503))
-def learn_lesson(course_slug: Slug, lesson_slug: Slug) -> LessonPlayerEnvelope:
+def learn_lesson(course_slug: Annotated[str, Path(max_length=100)],
+                 lesson_slug: Annotated[str, Path(max_length=100)]) -> LessonPlayerEnvelope:
     """Preview lessons open without signing in; every other lesson needs an active entitlement.
     `playback` is null when the lesson has no video. The token lives about an hour."""
     return learn.open_lesson(_signed_in_user, course_slug, lesson_slug)

@@ -1,4 +1,5 @@
 """POST /checkout and GET /checkout/{id}: against moto and the Stripe emulator on 127.0.0.1."""
+import dataclasses
 import json
 import socket
 
@@ -389,9 +390,11 @@ def test_replacing_ones_checkout_again_and_again_is_limited(api, stripe_env, mon
 
 def _another_instance(body: dict) -> dict:
     """The same checkout in another Lambda instance (its domain call: the resolver of this one is busy)."""
+    from lectern.api import request_binding, request_validators
     from lectern.payments import checkout
 
-    return checkout.start_checkout(checkout.CheckoutRequest(**body), None, "127.0.0.1").model_dump()
+    request = request_binding.bind(request_validators.ROUTES[("POST", "/checkout")], body, None, {})["body"]
+    return dataclasses.asdict(checkout.start_checkout(request, None, "127.0.0.1"))
 
 
 def test_a_checkout_racing_another_for_the_same_buyer_gets_its_session(api, stripe_env, monkeypatch):

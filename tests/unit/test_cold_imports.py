@@ -189,3 +189,13 @@ def test_the_lazy_packages_give_the_objects_their_init_exports():
                             text=True, env=env, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.parametrize("logical_id", sorted(tpl.functions()))
+def test_no_function_imports_pydantic(logical_id):
+    """The request models are pydantic, and only the OpenAPI and the compiled validators are generated from
+    them: the layer has no pydantic (docs/performance.md), so a function importing it would fail deployed."""
+    added = modules_added_by(logical_id)
+    assert _loaded(added, "lectern"), "the check must see the handler's own imports"
+    assert [m for m in ("pydantic", "pydantic_core", "annotated_types", "fastjsonschema") if _loaded(added, m)] == []
+    assert not any(m.endswith(".request_models") or m == "lectern.fields" for m in added)

@@ -225,3 +225,26 @@ def test_without_the_after_restore_hook_copies_would_share_ulids_and_random(copi
     assert first["ids"] == second["ids"]
     assert first["random"] == second["random"]
     assert first["token_urlsafe"] != second["token_urlsafe"] and first["jti"] != second["jti"]
+
+
+PRIMED = r'''
+import importlib, json, sys
+from lectern import snapstart
+importlib.import_module("app")
+snapstart.run_before_snapshot()
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("pydantic", "pydantic_core", "fastjsonschema"))))
+'''
+
+
+@pytest.mark.parametrize("logical_id", sorted(name for name, spec in tpl.functions().items() if spec.http_routes))
+def test_priming_runs_every_route_without_pydantic(logical_id):
+    """The layer has no pydantic: priming (which answers a refused body on each route) must not need it."""
+    spec = tpl.functions()[logical_id]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_ENDPOINT")}
+    env.update(spec.environment)
+    env.update({"PYTHONPATH": os.pathsep.join([str(spec.code_dir), str(tpl.REPO_ROOT / "layers" / "common")]),
+                "AUTH_SIGNING_KEY": "snapstart-test-signing-key-" + "k" * 40})
+    result = subprocess.run([sys.executable, "-c", PRIMED], cwd=spec.code_dir, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

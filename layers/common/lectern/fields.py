@@ -1,56 +1,39 @@
-"""Field types of the wire shapes that several packages share, so one rule holds everywhere."""
-import re
+"""Field types of the request models that several packages share, so one rule holds everywhere.
+
+Build and test time only (pydantic): the request models (`lectern.*.request_models`) use these,
+and the OpenAPI and the compiled request validators are generated from those models. The rules
+themselves are `lectern.field_rules`, which the deployed functions run without pydantic;
+`_rule` records the plain function on its wrapper (`__wrapped__`) for the validator generator.
+"""
+from collections.abc import Callable
+from functools import wraps
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
-from lectern.plain_text import has_control_characters
-
-# Deliberately stricter than RFC 5322 (no quoted local parts, no IP literals):
-# what real mailboxes look like, and what SES will accept as a destination.
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL = re.compile(
-    rf"^(?=.{{3,254}}$)(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*"
-    rf"@(?:{_LABEL}\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})$"
-)
+from lectern import field_rules
 
 
-def is_email(value: str) -> bool:
-    return bool(_EMAIL.match(value))
-
-
-def _normalized_email(value: str) -> str:
-    value = value.strip()
-    if not is_email(value):
-        raise PydanticCustomError("email", "not a valid email address")
-    return value.lower()
+def _rule(function: Callable[[str], str | None]) -> AfterValidator:
+    @wraps(function)
+    def check(value: str) -> str | None:
+        try:
+            return function(value)
+        except field_rules.InvalidValue as exc:
+            raise PydanticCustomError(exc.kind, str(exc)) from None
+    return AfterValidator(check)
 
 
 # An email address, trimmed and lower-cased (how accounts are keyed); 422 when malformed.
 Email = Annotated[str, Field(min_length=3, max_length=254, json_schema_extra={"format": "email"},
-                             examples=["buyer@example.com"]), AfterValidator(_normalized_email)]
+                             examples=["buyer@example.com"]), _rule(field_rules.normalized_email)]
 
 
 # ------------------------------------------------------------------ text a visitor writes for someone else to read
 # (which characters it may not hold: lectern.plain_text)
-def _one_line(value: str) -> str | None:
-    value = value.strip()
-    if has_control_characters(value):
-        raise PydanticCustomError("text", "must be one line of text, without control characters")
-    return value or None
-
-
-def _multi_line(value: str) -> str | None:
-    value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if has_control_characters(value, multi_line=True):
-        raise PydanticCustomError("text", "must be text without control characters")
-    return value or None
-
-
 # A person's name as another person will read it (a gift's recipient): one line, at most 100 characters.
-PersonName = Annotated[str, Field(max_length=100, examples=["Grace"]), AfterValidator(_one_line)]
+PersonName = Annotated[str, Field(max_length=100, examples=["Grace"]), _rule(field_rules.one_line)]
 # A short note from one person to another (a gift's message): lines of text, at most 500 characters.
 Note = Annotated[str, Field(max_length=500, examples=["Happy birthday! Enjoy the course."]),
-                 AfterValidator(_multi_line)]
+                 _rule(field_rules.multi_line)]

@@ -11,7 +11,8 @@ Each API handler registers two hooks with one line, `snapstart.prepare(app)`:
   Secrets Manager, SSM) with its endpoint rules, serializer, signer and parser exercised by one
   call answered in memory (nothing leaves the process), a presigned URL, the Stripe SDK's
   services, the function's secrets (and the RS256 playback key parsed from its PEM), and each
-  route's validation models (built by resolving canned events that no route answers with AWS).
+  route run once through the resolver (canned events: a body its request model refuses, or a GET
+  signed in as nobody) with DynamoDB answered in memory and any other AWS call failing unsent.
   No connection is left open in the snapshot.
 - **after each restore** (`renew`): what copies restored from one snapshot would otherwise share
   or hold stale: `random` is reseeded, python-ulid's monotonic state (the last timestamp and
@@ -26,6 +27,7 @@ hooks in order). Without SnapStart the runtime never calls them: registering cos
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -93,7 +95,7 @@ def prime(app: Any) -> None:
     _prime_presigner()
     _prime_stripe()
     _read_secrets()
-    _prime_routes(app)
+    _prime_routes(app, clients)
     _close_connections()  # the secrets' reads leave pooled connections: none goes into the snapshot
     # Long-lived from here on: later collections skip them, so a restored copy does not touch (and
     # page in from the snapshot) every object of the init at its first collection.
@@ -122,8 +124,7 @@ def _import_lazy_modules() -> None:
     """Modules the routes import on first use (each is what a cold first request pays for)."""
     import importlib
 
-    names = ["aws_lambda_powertools.event_handler.openapi.dependant",
-             "aws_lambda_powertools.event_handler.openapi.compat"]
+    names = []
     if any(_uses_parameters()):
         names.append("aws_lambda_powertools.utilities.parameters")
     for name in names:
@@ -288,19 +289,65 @@ def _prime_stripe() -> None:
         assert service is not None
 
 
-def _prime_routes(app: Any) -> None:
-    """Each route's validation models, and the resolver's whole path on answers that need no AWS: an
-    unknown path (404), and each route that takes a body with one its validation refuses (422)."""
+def _prime_routes(app: Any, clients: list[Any] = ()) -> None:
+    """Each route once, through the resolver's whole path, with DynamoDB answered in memory (nothing leaves
+    the process, and any other AWS call fails before it is sent): an unknown path (404); each route that
+    takes a body with one its request model refuses (422, which runs its compiled validator); and each
+    route without a body, signed in as nobody where a priming token can be made, with parameters that
+    match nothing (what its reads find: an empty page, or a 404). Routes that take a body are not run
+    further: their next step may call Stripe or send mail."""
     routes = list(getattr(app, "_static_routes", [])) + list(getattr(app, "_dynamic_routes", []))
-    for route in routes:
-        if getattr(app, "_enable_validation", False):
-            route.dependant  # noqa: B018 - built on first access, then cached on the route
-            route.body_field  # noqa: B018
-    for event in _canned_events(routes):
-        try:
-            app.resolve(event, _PrimingContext())
-        except Exception:  # noqa: BLE001 - priming is best effort
-            pass
+    token = _priming_token()
+    with _dynamodb_answered_in_memory(clients):
+        for event in _canned_events(app, routes, token):
+            try:
+                app.resolve(event, _PrimingContext())
+            except Exception:  # noqa: BLE001 - priming is best effort
+                pass
+
+
+def _priming_token() -> str | None:
+    """An access token for a user that does not exist (its reads find nothing), if this function signs them."""
+    jwt_tokens = sys.modules.get("lectern.jwt_tokens")
+    try:
+        return jwt_tokens.mint("01jsnapstartpriming0000000").token if jwt_tokens else None
+    except Exception:  # noqa: BLE001 - no signing key yet (a stack's first deploy): signed-in routes answer 401
+        return None
+
+
+@contextlib.contextmanager
+def _dynamodb_answered_in_memory(clients: list[Any]) -> Iterator[None]:
+    """While priming runs routes: every DynamoDB request is answered in memory before it is sent (a read finds
+    nothing, a write does nothing), and every other AWS request fails unsent (the secrets the routes read
+    are cached already; nothing is cached from a non-answer). Answered on each client primed above (first
+    of its `before-send` handlers, as `_dry_run` does) and, for any other client, where botocore sends."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.endpoint import Endpoint
+    from botocore.exceptions import EndpointConnectionError
+
+    class _Raw:  # what any DynamoDB operation parses without error: no item, an empty page
+        def stream(self, *_args: Any, **_kwargs: Any) -> Iterator[bytes]:
+            yield b'{"Items": [], "Count": 0, "ScannedCount": 0, "Responses": {}, "UnprocessedKeys": {}}'
+
+    def answer(service: str, url: str) -> AWSResponse:
+        if service != "dynamodb":
+            raise EndpointConnectionError(endpoint_url=url)
+        return AWSResponse(url, 200, {}, _Raw())
+
+    def answering(service: str) -> Callable[..., AWSResponse]:
+        return lambda request, **_kwargs: answer(service, request.url)
+
+    real = Endpoint._send
+    Endpoint._send = lambda endpoint, request: answer(endpoint._endpoint_prefix, request.url)
+    for client in clients:
+        client.meta.events.register_first("before-send", answering(client.meta.service_model.endpoint_prefix),
+                                          unique_id="lectern-snapstart-routes")
+    try:
+        yield
+    finally:
+        Endpoint._send = real
+        for client in clients:
+            client.meta.events.unregister("before-send", unique_id="lectern-snapstart-routes")
 
 
 class _PrimingContext:
@@ -315,28 +362,31 @@ class _PrimingContext:
         return 10_000
 
 
-def _canned_events(routes: list[Any]) -> Iterator[dict[str, Any]]:
-    """API Gateway payload 2.0 events answered before any route runs: a path no route has, and for
-    each route whose body has a required field, an empty JSON object (refused by its validation)."""
+def _canned_events(app: Any, routes: list[Any], token: str | None = None) -> Iterator[dict[str, Any]]:
+    """API Gateway payload 2.0 events: a path no route has; for each route whose body has a required field,
+    an empty JSON object (refused by its validation); each GET route, with the priming token if any."""
     yield _event("GET", "/snapstart-priming/no-such-route")
     for route in routes:
-        if route.method in ("POST", "PUT", "PATCH") and _refuses_empty_body(route):
-            path = "/".join("x" if part.startswith("<") else part for part in route.path.split("/"))
+        path = "/".join("x" if part.startswith("<") else part for part in route.path.split("/"))
+        if route.method in ("POST", "PUT", "PATCH") and _refuses_empty_body(app, route):
             yield _event(route.method, path, body="{}")
+        elif route.method == "GET":
+            yield _event("GET", path, token=token)
 
 
-def _refuses_empty_body(route: Any) -> bool:
+def _refuses_empty_body(app: Any, route: Any) -> bool:
     """The route's body model has a required field, so `{}` is refused before the route runs."""
-    field = getattr(route, "body_field", None)
-    model = getattr(getattr(field, "field_info", None), "annotation", None)
-    fields = getattr(model, "model_fields", None)
-    return bool(fields) and any(info.is_required() for info in fields.values())
+    refuses = getattr(app, "refuses_an_empty_body", None)
+    return bool(refuses and refuses(route))
 
 
-def _event(method: str, path: str, body: str | None = None) -> dict[str, Any]:
+def _event(method: str, path: str, body: str | None = None, token: str | None = None) -> dict[str, Any]:
+    headers = {"content-type": "application/json", "host": "snapstart.local"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
     return {
         "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
-        "headers": {"content-type": "application/json", "host": "snapstart.local"},
+        "headers": headers,
         "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
                                     "sourceIp": "127.0.0.1", "userAgent": "snapstart-priming"},
                            "requestId": "snapstart-priming", "routeKey": "$default", "stage": "$default",

@@ -1,4 +1,4 @@
-"""One resolver factory for every API function: envelope, headers, validation.
+"""One resolver factory for every API function: envelope, headers, input checks.
 
 Every response, success or error, leaves through `LecternResolver.resolve`,
 which adds the headers the contract asks for; every exception is turned into
@@ -12,14 +12,13 @@ from aws_lambda_powertools.event_handler import (
     APIGatewayHttpResolver, CORSConfig, LambdaFunctionUrlResolver, Response, content_types,
 )
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from lectern import config, safe_json
-from lectern.api import errors, json_input
-from lectern.errors import DomainError, NotFound, ServiceUnavailable, ValidationFailed
+from lectern.api import errors, json_input, request_binding
+from lectern.api.request_validators import ROUTES as REQUEST_MODELS
+from lectern.errors import DomainError, NotFound, ServiceUnavailable
 from lectern.api.routes import allowed_methods
 from lectern.observability import logger
 
@@ -29,7 +28,6 @@ _RETRYABLE_AWS_CODES = {
     "InternalServerError", "ServiceUnavailable",
 }
 _NOT_JSON = "The body must be a JSON object (Content-Type: application/json)."
-_BAD_BODY_TYPES = {"json_invalid", "unsupported_content_type", "model_attributes_type"}
 
 
 def aws_error_code(exc: BaseException) -> str:
@@ -51,23 +49,6 @@ def error_response(error: errors.AnyError) -> Response:
     )
 
 
-def _field_name(location: tuple) -> str:
-    # ("query", "limit") -> "limit"; ("body", "email") -> "email"; ("body",) -> "body"
-    parts = [str(p) for p in location[1:]] or [str(location[0])]
-    return ".".join(parts)
-
-
-def validation_error(exc: RequestValidationError) -> errors.AnyError:
-    problems = exc.errors()
-    if any(p.get("type") in _BAD_BODY_TYPES or tuple(p.get("loc", ())) == ("body",) for p in problems):
-        return errors.BadRequest(_NOT_JSON)
-    details: dict[str, list[str]] = {}
-    for problem in problems:
-        details.setdefault(_field_name(tuple(problem.get("loc", ("body",)))), []).append(
-            str(problem.get("msg", "is not valid")))
-    return ValidationFailed(details=details)
-
-
 def frontend_origin() -> str:
     """The storefront's origin (scheme://host[:port]) from FRONTEND_URL: the one origin CORS allows."""
     parts = urlsplit(config.frontend_url())
@@ -85,31 +66,44 @@ def cors_config() -> CORSConfig | None:
                       expose_headers=["Retry-After"], max_age=600)  # a 429 says when to come back
 
 
-class JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
-    """Powertools' request validation, minus its form and multipart parsing (which also answered a
-    bare 500 for `multipart/form-data` without a boundary): the contract speaks JSON only, so a body
-    sent with any other Content-Type, bytes that are not UTF-8 (API Gateway hands those over
-    base64-encoded) or JSON the parser cannot read (nested too deep, a 5,000-digit number) is a 400
-    `bad_request`. First of all, a body over the route's size limit is a 413 `payload_too_large`."""
+class BindRequest:
+    """Each route's input checked against its request model before the route runs, as Powertools'
+    validation did, without pydantic (`lectern.api.request_binding`; the rules are generated from the
+    models). The route is called with the validated body (attribute access, as on the model), query
+    and path parameters. First of all, a body over the route's size limit is a 413
+    `payload_too_large`. The contract speaks JSON only: a body sent with any other Content-Type,
+    bytes that are not UTF-8 (API Gateway hands those over base64-encoded) or JSON the parser cannot
+    read (nested too deep, a 5,000-digit number) is a 400 `bad_request`."""
 
     def __init__(self, max_body_bytes: int):
-        super().__init__()
         self.max_body_bytes = max_body_bytes
+        self.__name__ = type(self).__name__  # Powertools names each middleware in its debug trail
 
-    def handler(self, app: Any, next_middleware: Any) -> Response:
+    def __call__(self, app: Any, next_middleware: Any) -> Response:
         event = app.current_event
         if json_input.body_bytes(event.body, event.is_base64_encoded) > self.max_body_bytes:
             raise errors.PayloadTooLarge(f"The request body may be at most {self.max_body_bytes} bytes.")
-        return super().handler(app, next_middleware)
+        route = app.context["_route"]
+        model = REQUEST_MODELS.get((route.method, route.path))
+        if model is None:
+            if route.func in {r.func for r in (*app._static_routes, *app._dynamic_routes)}:
+                # A route the generated validators do not know: they are stale (a test keeps them current).
+                raise RuntimeError(f"no request model for {route.method} {route.path}: regenerate the validators")
+            return next_middleware(app)  # Powertools' not-found route (a 404 or 405 follows)
+        body = self._json_body(event) if model.body is not None else None
+        try:
+            arguments = request_binding.bind(model, body, event.query_string_parameters,
+                                             app.context.get("_route_args") or {})
+        except request_binding.BadBody:
+            raise errors.BadRequest(_NOT_JSON) from None
+        app.context["_route_args"] = arguments
+        return next_middleware(app)
 
-    def _get_body(self, app: Any) -> dict[str, Any]:
-        content_type = (app.current_event.headers.get("content-type") or "").strip().lower()
+    @staticmethod
+    def _json_body(event: Any) -> Any:
+        content_type = (event.headers.get("content-type") or "").strip().lower()
         if content_type and not content_type.startswith(content_types.APPLICATION_JSON):
-            raise errors.BadRequest(_NOT_JSON)
-        return self._parse_json_data(app)  # (media types are case-insensitive; Powertools' check is not)
-
-    def _parse_json_data(self, app: Any) -> Any:
-        event = app.current_event
+            raise errors.BadRequest(_NOT_JSON)  # (media types are case-insensitive)
         try:
             text = json_input.decode_body(event.body, event.is_base64_encoded)
             return safe_json.loads(text) if text else None
@@ -150,10 +144,6 @@ class _ContractMixin:
         def _known_error(exc: errors.AnyError) -> Response:
             return error_response(exc)
 
-        @self.exception_handler(RequestValidationError)
-        def _validation(exc: RequestValidationError) -> Response:
-            return error_response(validation_error(exc))
-
         @self.not_found
         def _no_route(_exc: NotFoundError) -> Response:
             event = self.current_event
@@ -190,10 +180,17 @@ class LecternResolver(_ContractMixin, APIGatewayHttpResolver):
     def __init__(self, cache_control: str = "no-store", max_body_bytes: int = json_input.MAX_API_BODY_BYTES,
                  **kwargs: Any):
         kwargs.setdefault("cors", cors_config())
-        super().__init__(enable_validation=True, **kwargs)
-        self._request_validation_middleware = JsonBodiesOnly(max_body_bytes)
+        super().__init__(**kwargs)
+        self.use([BindRequest(max_body_bytes)])
         self._cache_control = cache_control
         self._register_error_handlers()
+
+    @staticmethod
+    def refuses_an_empty_body(route: Any) -> bool:
+        """The route's body model has a required field, so `{}` is refused before the route runs
+        (what SnapStart's priming sends each such route: lectern.snapstart)."""
+        takes = REQUEST_MODELS.get((route.method, route.path))
+        return takes is not None and takes.body is not None and any(field.required for field in takes.body.fields)
 
 
 class LecternFunctionUrlResolver(_ContractMixin, LambdaFunctionUrlResolver):

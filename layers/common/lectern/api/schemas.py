@@ -6,16 +6,18 @@ these are the ones only HTTP has.
 """
 from typing import Any
 
-from pydantic import BaseModel
+from lectern.wire import shape
 
 
-class ErrorBody(BaseModel):
+@shape
+class ErrorBody:
     code: str
     message: str
     details: dict[str, Any] | None = None
 
 
-class ErrorEnvelope(BaseModel):
+@shape
+class ErrorEnvelope:
     error: ErrorBody
 
 
@@ -61,7 +63,7 @@ def error_responses(*statuses: int) -> dict[int, dict[str, Any]]:
     }
 
 
-def api_responses(status: int, model: type[BaseModel] | None, *errors: int,
+def api_responses(status: int, model: type | None, *errors: int,
                   description: str = "Success", cache_control: str = "no-store") -> dict[int, dict[str, Any]]:
     """The route's success response plus its error responses, for the `responses=` argument.
     (Powertools documents only what `responses` lists once it is given.) Without a model the

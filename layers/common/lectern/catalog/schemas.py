@@ -1,18 +1,22 @@
-"""The catalog's wire shapes, as pydantic models: what GET /courses and GET /courses/{slug} answer.
+"""The catalog's wire shapes: what GET /courses and GET /courses/{slug} answer.
 
-They document the API (the OpenAPI in docs/openapi.json is generated from them), and
-lectern.catalog.views builds them from the catalog's items. The learner's shapes
-(lectern.learning.schemas) extend them.
+Plain dataclasses (`lectern.wire.shape`): they document the API (the OpenAPI in docs/openapi.json is
+generated from them), and lectern.catalog.views builds them from the catalog's items. The learner's
+shapes (lectern.learning.schemas) extend them.
 """
-from pydantic import BaseModel, Field
+from lectern.wire import shape
 
 
-class Price(BaseModel):
-    amount: int = Field(description="Minor units, e.g. 4900 = $49.00")
-    currency: str = Field(description="Lowercase ISO 4217 code")
+@shape
+class Price:
+    amount: int
+    """Minor units, e.g. 4900 = $49.00"""
+    currency: str
+    """Lowercase ISO 4217 code"""
 
 
-class CourseSummary(BaseModel):
+@shape
+class CourseSummary:
     id: str
     slug: str
     title: str
@@ -23,7 +27,8 @@ class CourseSummary(BaseModel):
     lesson_count: int
 
 
-class LessonOutline(BaseModel):
+@shape
+class LessonOutline:
     id: str
     slug: str
     title: str
@@ -33,21 +38,26 @@ class LessonOutline(BaseModel):
     resource_count: int
 
 
-class ModuleOutline(BaseModel):
+@shape
+class ModuleOutline:
     id: str
     title: str
     sort_order: int
     lessons: list[LessonOutline]
 
 
+@shape
 class CourseDetail(CourseSummary):
     modules: list[ModuleOutline]
 
 
-class CourseList(BaseModel):
+@shape
+class CourseList:
     courses: list[CourseSummary]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+    next_cursor: str | None
+    """Pass as `cursor` for the next page; null on the last page"""
 
 
-class CourseDetailEnvelope(BaseModel):
+@shape
+class CourseDetailEnvelope:
     course: CourseDetail

@@ -1,7 +1,7 @@
 """How catalog objects look on the wire: the models of lectern.catalog.schemas, built from the
 catalog's items. Never includes `stream_video_id` or `storage_key`: those leave only through
 playback tokens and presigned URLs."""
-from lectern import config
+from lectern import config, wire
 from lectern.catalog.queries import Outline
 from lectern.catalog.schemas import CourseDetail, CourseSummary, LessonOutline, ModuleOutline, Price
 from lectern.models.catalog import Course, CourseLesson
@@ -40,4 +40,4 @@ def course_detail(outline: Outline) -> CourseDetail:
             lesson_outline(lesson, len(outline.resources.get(lesson.id, [])))
             for lesson in outline.lessons.get(module.id, [])])
         for module in outline.modules]
-    return CourseDetail(**dict(course_summary(outline.course)), modules=modules)
+    return CourseDetail(**wire.values(course_summary(outline.course)), modules=modules)

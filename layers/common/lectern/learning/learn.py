@@ -1,6 +1,7 @@
 """The course player: the full outline with resources, and one lesson with playback."""
 from collections.abc import Callable
 
+from lectern import wire
 from lectern.catalog import views
 from lectern.catalog.queries import Outline, load_outline
 from lectern.errors import NotFound
@@ -29,13 +30,13 @@ def course_detail(outline: Outline, done: dict[str, store.LessonProgress]) -> Le
             resources = [resource_info(r) for r in outline.resources.get(lesson.id, [])]
             item = done.get(lesson.id)
             lessons.append(LearnerLesson(
-                **dict(views.lesson_outline(lesson, len(resources))), resources=resources,
+                **wire.values(views.lesson_outline(lesson, len(resources))), resources=resources,
                 duration_seconds=int(lesson.duration_seconds) if lesson.duration_seconds is not None else None,
                 progress=progress.view(item, lesson.slug) if item is not None else None))
         modules.append(LearnerModule(id=module.id, title=module.title, sort_order=int(module.sort_order),
                                      lessons=lessons))
     course_progress, next_lesson = progress.summary(outline, done)
-    return LearnerCourseDetail(**dict(views.course_summary(outline.course)), modules=modules,
+    return LearnerCourseDetail(**wire.values(views.course_summary(outline.course)), modules=modules,
                                progress=course_progress, next_lesson=next_lesson)
 
 

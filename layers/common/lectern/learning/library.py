@@ -1,4 +1,5 @@
 """The signed-in learner's profile, courses and orders."""
+from lectern import wire
 from lectern.accounts.schemas import UserEnvelope
 from lectern.accounts.sessions import user_view
 from lectern.accounts.users import get_user
@@ -40,7 +41,7 @@ def my_courses(user_id: str) -> Library:
         if outline.course.id != entitlement.course_id:
             continue
         course_progress, next_lesson = progress.summary(outline, done)
-        library.append(LibraryCourse(**dict(course_summary(outline.course)), granted_at=entitlement.granted_at,
+        library.append(LibraryCourse(**wire.values(course_summary(outline.course)), granted_at=entitlement.granted_at,
                                      progress=course_progress, next_lesson=next_lesson))
     return Library(courses=sorted(library, key=lambda c: c.granted_at, reverse=True))
 

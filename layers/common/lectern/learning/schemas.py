@@ -1,48 +1,59 @@
-"""The learner's wire shapes, as pydantic models (OpenAPI components): the library, the order
-history, the course player, playback and downloads. The course shapes extend the catalog's
-(lectern.catalog.schemas); lectern.learning's views build them."""
-from typing import Annotated, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+"""The learner's wire shapes (OpenAPI components): the library, the order history, the course
+player, playback, downloads, progress and certificates. The course shapes extend the catalog's
+(lectern.catalog.schemas); lectern.learning's views build them. What the progress heartbeat takes
+is `lectern.learning.request_models`."""
+from typing import Literal
 
 from lectern.catalog.schemas import CourseSummary, LessonOutline
+from lectern.wire import shape
 
 MAX_POSITION_SECONDS = 7 * 24 * 3600
 
 
-class LessonProgress(BaseModel):
+@shape
+class LessonProgress:
     lesson_slug: str
-    position_seconds: int = Field(description="Where the learner was in the video, to resume there")
-    completed_at: str | None = Field(description="When the lesson was first completed; never undone")
-    updated_at: str = Field(description="The last write (a heartbeat of the player)")
+    position_seconds: int
+    """Where the learner was in the video, to resume there"""
+    completed_at: str | None
+    """When the lesson was first completed; never undone"""
+    updated_at: str
+    """The last write (a heartbeat of the player)"""
 
 
-class CourseProgress(BaseModel):
-    completed_lessons: int = Field(description="Published lessons completed")
-    total_lessons: int = Field(description="Published lessons of the course")
-    percent: int = Field(description="completed_lessons / total_lessons, rounded down, 0-100 (0 without lessons)")
+@shape
+class CourseProgress:
+    completed_lessons: int
+    """Published lessons completed"""
+    total_lessons: int
+    """Published lessons of the course"""
+    percent: int
+    """completed_lessons / total_lessons, rounded down, 0-100 (0 without lessons)"""
 
 
-class NextLesson(BaseModel):
+@shape
+class NextLesson:
     slug: str
     title: str
     module_id: str
 
 
-_NEXT_LESSON = "The first published lesson, in outline order, not completed yet; null when every one is"
-
-
+@shape
 class LibraryCourse(CourseSummary):
-    granted_at: str = Field(description="When the entitlement was (last) granted")
+    granted_at: str
+    """When the entitlement was (last) granted"""
     progress: CourseProgress
-    next_lesson: NextLesson | None = Field(description=_NEXT_LESSON)
+    next_lesson: NextLesson | None
+    """The first published lesson, in outline order, not completed yet; null when every one is"""
 
 
-class Library(BaseModel):
+@shape
+class Library:
     courses: list[LibraryCourse]
 
 
-class OrderHistoryItem(BaseModel):
+@shape
+class OrderHistoryItem:
     course_id: str
     course_slug: str
     course_title: str
@@ -50,12 +61,14 @@ class OrderHistoryItem(BaseModel):
     quantity: int
 
 
-class OrderGift(BaseModel):
+@shape
+class OrderGift:
     recipient_email: str
     recipient_name: str | None
 
 
-class OrderHistoryEntry(BaseModel):
+@shape
+class OrderHistoryEntry:
     id: str
     status: Literal["pending", "paid", "failed", "refunded"]
     subtotal_amount: int
@@ -65,113 +78,139 @@ class OrderHistoryEntry(BaseModel):
     created_at: str
     paid_at: str | None
     refunded_at: str | None
-    refund_reason: Literal["duplicate_purchase"] | None = Field(
-        description="`duplicate_purchase`: Lectern refunded this payment itself, because the "
-                                  "course was already bought through another order")
+    refund_reason: Literal["duplicate_purchase"] | None
+    """`duplicate_purchase`: Lectern refunded this payment itself, because the course was already bought through
+    another order"""
     items: list[OrderHistoryItem]
-    gift: OrderGift | None = Field(
-        description="Set on a gift: who got the course (POST /me/orders/{order_id}/resend-gift emails them again)")
+    gift: OrderGift | None
+    """Set on a gift: who got the course (POST /me/orders/{order_id}/resend-gift emails them again)"""
 
 
-class OrderHistory(BaseModel):
+@shape
+class OrderHistory:
     orders: list[OrderHistoryEntry]
 
 
-class ResourceInfo(BaseModel):
-    id: str = Field(description="Pass to GET /resources/{resource_id}/download")
+@shape
+class ResourceInfo:
+    id: str
+    """Pass to GET /resources/{resource_id}/download"""
     name: str
     mime_type: str
     size_bytes: int
 
 
+@shape
 class LearnerLesson(LessonOutline):
     resources: list[ResourceInfo]
-    duration_seconds: int | None = Field(description="The video's length; null when not known")
-    progress: LessonProgress | None = Field(description="null until the player first reported a position")
+    duration_seconds: int | None
+    """The video's length; null when not known"""
+    progress: LessonProgress | None
+    """null until the player first reported a position"""
 
 
-class LearnerModule(BaseModel):
+@shape
+class LearnerModule:
     id: str
     title: str
     sort_order: int
     lessons: list[LearnerLesson]
 
 
+@shape
 class LearnerCourseDetail(CourseSummary):
     modules: list[LearnerModule]
     progress: CourseProgress
-    next_lesson: NextLesson | None = Field(description=_NEXT_LESSON)
+    next_lesson: NextLesson | None
+    """The first published lesson, in outline order, not completed yet; null when every one is"""
 
 
-class LearnerCourseEnvelope(BaseModel):
+@shape
+class LearnerCourseEnvelope:
     course: LearnerCourseDetail
 
 
-class Playback(BaseModel):
+@shape
+class Playback:
     video_id: str
-    token: str = Field(description="Cloudflare Stream signed token (RS256 JWT, `sub` = video id), about 1 hour")
+    token: str
+    """Cloudflare Stream signed token (RS256 JWT, `sub` = video id), about 1 hour"""
     expires_at: str
     hls_url: str
     iframe_url: str
 
 
-class LessonPlayer(BaseModel):
+@shape
+class LessonPlayer:
     id: str
     slug: str
     title: str
     summary: str
     module_id: str
-    playback: Playback | None = Field(description="null when the lesson has no video")
+    playback: Playback | None
+    """null when the lesson has no video"""
     resources: list[ResourceInfo]
 
 
-class LessonPlayerEnvelope(BaseModel):
+@shape
+class LessonPlayerEnvelope:
     lesson: LessonPlayer
 
 
-class DownloadLink(BaseModel):
-    url: str = Field(description="Presigned S3 GET URL; downloads as an attachment with the resource's name")
-    expires_at: str = Field(description="The URL stops working at this time (at most 300 s ahead)")
+@shape
+class DownloadLink:
+    url: str
+    """Presigned S3 GET URL; downloads as an attachment with the resource's name"""
+    expires_at: str
+    """The URL stops working at this time (at most 300 s ahead)"""
 
 
-class ProgressRequest(BaseModel):
-    """A heartbeat of the player. Numbers must be JSON integers and `completed` a JSON boolean."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    position_seconds: Annotated[StrictInt, Field(ge=0, le=MAX_POSITION_SECONDS,
-                                                 description="Seconds into the video (0 up to a week)")]
-    completed: StrictBool = Field(default=False, description="true completes the lesson; false never un-completes")
-
-
-class ProgressEnvelope(BaseModel):
+@shape
+class ProgressEnvelope:
     progress: LessonProgress
 
 
-class PublicCertificate(BaseModel):
-    code: str = Field(description="Unguessable (192 random bits, URL-safe base64)")
+@shape
+class PublicCertificate:
+    code: str
+    """Unguessable (192 random bits, URL-safe base64)"""
     course_slug: str
     course_title: str
     learner_name: str
     issued_at: str
-    status: Literal["valid", "revoked"] = Field(
-        description="`revoked` once the learner lost access to the course (refund, lost dispute, operator); it "
-                    "stays revoked unless an operator restores it (lectern_admin certificates restore)")
-    verify_url: str = Field(description="The storefront's verification page, <FRONTEND_URL>/certificates/<code>")
+    status: Literal["valid", "revoked"]
+    """`revoked` once the learner lost access to the course (refund, lost dispute, operator); it stays revoked
+    unless an operator restores it (lectern_admin certificates restore)"""
+    verify_url: str
+    """The storefront's verification page, <FRONTEND_URL>/certificates/<code>"""
 
 
+@shape
 class Certificate(PublicCertificate):
-    download_url: str = Field(description="Presigned S3 GET of the PDF (at most 300 s ahead)")
+    # (pydantic documents a dataclass's fields from its own source only: the parent's documented fields again)
+    code: str
+    """Unguessable (192 random bits, URL-safe base64)"""
+    status: Literal["valid", "revoked"]
+    """`revoked` once the learner lost access to the course (refund, lost dispute, operator); it stays revoked
+    unless an operator restores it (lectern_admin certificates restore)"""
+    verify_url: str
+    """The storefront's verification page, <FRONTEND_URL>/certificates/<code>"""
+    download_url: str
+    """Presigned S3 GET of the PDF (at most 300 s ahead)"""
 
 
-class CertificateList(BaseModel):
+@shape
+class CertificateList:
     certificates: list[Certificate]
 
 
-class CertificateEnvelope(BaseModel):
+@shape
+class CertificateEnvelope:
     certificate: PublicCertificate
 
 
-class Enrolment(BaseModel):
+@shape
+class Enrolment:
     course_slug: str
-    enrolled_at: str = Field(description="When the entitlement was (last) granted, UTC")
+    enrolled_at: str
+    """When the entitlement was (last) granted, UTC"""

@@ -19,11 +19,14 @@ idempotent (its ClientRequestToken), but an endpoint that does not (moto, emulat
 the retry on the conditions the first attempt satisfied. So a refused create or attach is
 read back before it is taken for a refusal: if it landed, the checkout goes on.
 """
+from __future__ import annotations  # the request models are pydantic: named here for their shape only
+
 import hashlib
 import json
 import re
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import stripe
 from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
@@ -45,7 +48,10 @@ from lectern.models.orders import (
     FAILED, PENDING, CheckoutSessionRef, CheckoutThrottle, OpenCheckout, Order, OrderItem, load_order_with_items,
 )
 from lectern.observability import logger
-from lectern.payments.schemas import CheckoutCreated, CheckoutRequest, CheckoutStatus, CourseRef, GiftRequest
+from lectern.payments.schemas import CheckoutCreated, CheckoutStatus, CourseRef
+
+if TYPE_CHECKING:  # the route hands over the validated body with these fields (lectern.api.request_binding)
+    from lectern.payments.request_models import CheckoutRequest, GiftRequest
 
 _SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
 

@@ -1,54 +1,38 @@
-"""Payments' wire shapes, as pydantic models (OpenAPI components): what POST /checkout takes and
-answers, and what GET /checkout/{checkout_session_id} answers (lectern.payments.checkout builds them)."""
+"""Payments' wire shapes (OpenAPI components): what POST /checkout answers, and what
+GET /checkout/{checkout_session_id} answers (lectern.payments.checkout builds them). What POST
+/checkout takes is `lectern.payments.request_models`."""
 from typing import Literal
 
-from pydantic import BaseModel, Field
-
-from lectern.fields import Email, Note, PersonName
+from lectern.wire import shape
 
 
-class GiftRequest(BaseModel):
-    recipient_email: Email = Field(description="Who gets the course (an account is made for a new address)")
-    recipient_name: PersonName | None = Field(
-        default=None, description="How the gift email greets the recipient; one line, at most 100 characters")
-    message: Note | None = Field(
-        default=None, description="The buyer's note, quoted in the gift email as plain text; at most 500 "
-                                  "characters, line breaks allowed, no other control characters")
-
-
-class CheckoutRequest(BaseModel):
-    course_slug: str = Field(min_length=1, max_length=100, examples=["intro-to-x"])
-    email: Email | None = Field(
-        default=None, description="Required for guests; ignored when signed in (the account's email is used).")
-    promotion_code: str | None = Field(
-        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", examples=["LAUNCH20"],
-        description="A customer-facing Stripe promotion code.")
-    gift: GiftRequest | None = Field(
-        default=None, description="Buy the course as a gift: the paid order grants it to the recipient, not the "
-                                  "buyer. Not to the buyer's own address (422).")
-
-
-class CheckoutCreated(BaseModel):
+@shape
+class CheckoutCreated:
     order_id: str
     checkout_session_id: str
-    checkout_url: str = Field(description="Stripe's hosted payment page; redirect the buyer here")
-    expires_at: str = Field(description="When the session (and the pending order with it) expires, UTC")
+    checkout_url: str
+    """Stripe's hosted payment page; redirect the buyer here"""
+    expires_at: str
+    """When the session (and the pending order with it) expires, UTC"""
 
 
-class CourseRef(BaseModel):
+@shape
+class CourseRef:
     slug: str
     title: str
 
 
-class CheckoutStatus(BaseModel):
+@shape
+class CheckoutStatus:
     order_id: str
     status: Literal["pending", "paid", "failed", "refunded"]
-    refund_reason: Literal["duplicate_purchase"] | None = Field(
-        description="`duplicate_purchase`: Lectern refunded this payment itself, because the "
-                                  "buyer already had the course through another order")
+    refund_reason: Literal["duplicate_purchase"] | None
+    """`duplicate_purchase`: Lectern refunded this payment itself, because the buyer already had the course through
+    another order"""
     courses: list[CourseRef]
 
 
-class GiftResent(BaseModel):
-    sent: Literal[True] = Field(description="The gift email was handed over for sending (a send the mail service "
-                                            "refuses is retried from the outbox)")
+@shape
+class GiftResent:
+    sent: Literal[True]
+    """The gift email was handed over for sending (a send the mail service refuses is retried from the outbox)"""
