@@ -35,7 +35,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.layout import FunctionLayout, Layout, sandbox_path
+from bench.layout import FunctionLayout, Layout, link_folder, sandbox_path
 
 # The clients a route cannot do without (the floor creates them at init).
 FLOOR_CLIENTS = {"DownloadFunction": ("dynamodb", "s3")}  # ProgressFunction: S3 only when a certificate is made
@@ -266,11 +266,15 @@ def stack_steps(layout: Layout, logical_id: str, runs: int, *, progress=lambda t
         env = lambda_environment(function)
         floor = floor_layout(function, scratch)
         steps = []
+        # The layers ship no pydantic any more: the step that measures it takes it from the dev venv.
+        pydantic = link_folder({"pydantic", "pydantic-core", "annotated-types", "typing-inspection"},
+                               scratch / "pydantic")
         for index in range(len(ALL_STEPS)):
             task = scratch / f"step{index}"
             task.mkdir()
             (task / "step_app.py").write_text(stack_module(index + 1).format(clients=list(key)))
-            steps.append(FunctionLayout(ALL_STEPS[index][0], task, function.layer_dirs, "step_app", {}))
+            layers = function.layer_dirs + ([pydantic] if index >= len(STACK_STEPS) else [])
+            steps.append(FunctionLayout(ALL_STEPS[index][0], task, layers, "step_app", {}))
         ratios: list[list[float]] = [[] for _ in steps]
         for round_ in range(runs + 1):
             progress(f"cold init: stack steps, round {round_}/{runs}")
