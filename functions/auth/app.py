@@ -22,7 +22,6 @@ from lectern.api.app import LecternResolver
 from lectern.api.auth import SIGNED_IN, document_bearer_auth, require_user_id
 from lectern.api.schemas import api_responses
 from lectern.observability import logger, metrics, tracer
-from lectern.payments import gifts
 from lectern.payments.schemas import GiftResent
 
 if TYPE_CHECKING:  # read by the OpenAPI and request-validator generators (lectern_dev.route_models)
@@ -133,6 +132,8 @@ def resend_gift(order_id: Annotated[str, Path(max_length=64)]) -> GiftResent:
     is not the caller's, not a gift or not paid (refunded included), or disputed. 409 `conflict` once the
     gift was sent again 5 times (in a year). 429 `rate_limited` (with `Retry-After`) when this client asked
     for too many emails, or the recipient's address had its share (3 an hour)."""
+    from lectern.payments import gifts  # the one route of this function that needs the payments package
+
     return gifts.resend_gift(require_user_id(app), order_id, _client())
 
 

@@ -10,9 +10,11 @@ from dataclasses import dataclass, fields
 
 
 def shape(cls):
-    """A response shape: keyword-only, slotted, each field documented by the docstring below it."""
+    """A response shape: keyword-only, each field documented by the docstring below it. Only `__init__`
+    is generated (no repr, eq or slots): a dataclass is made by exec'ing its methods' source, and each
+    of them costs every cold start (≈ 0.9 ms a class with them all, 0.5 ms with `__init__` alone)."""
     cls.__pydantic_config__ = {"use_attribute_docstrings": True}  # read only when the OpenAPI is generated
-    return dataclass(slots=True, kw_only=True)(cls)
+    return dataclass(kw_only=True, repr=False, eq=False, match_args=False)(cls)
 
 
 def values(instance) -> dict:
