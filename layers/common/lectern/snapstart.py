@@ -124,11 +124,8 @@ def _import_lazy_modules() -> None:
     """Modules the routes import on first use (each is what a cold first request pays for)."""
     import importlib
 
-    names = []
     if any(_uses_parameters()):
-        names.append("aws_lambda_powertools.utilities.parameters")
-    for name in names:
-        importlib.import_module(name)
+        importlib.import_module("aws_lambda_powertools.utilities.parameters")
 
 
 def _load_tracer() -> None:
@@ -201,24 +198,40 @@ _DRY_RUNS: dict[str, list[tuple[str, dict[str, Any]]]] = {
 def _dry_run(client: Any) -> None:
     """The client's operations through its whole pipeline (parameters, endpoint rules, serializer,
     signer, retry handler, parser), each HTTP request answered in memory before it is sent."""
-    from botocore.awsrequest import AWSResponse
-
-    class _Raw:
-        def stream(self, *_args: Any, **_kwargs: Any) -> Iterator[bytes]:
-            yield b""
-
-    def answer(**_kwargs: Any) -> AWSResponse:
-        return AWSResponse(client.meta.endpoint_url or "https://localhost", 200, {}, _Raw())
-
-    client.meta.events.register_first("before-send", answer, unique_id="lectern-snapstart-dry-run")
-    try:
+    with _answered_in_memory([client], lambda _service, url: _in_memory_response(url, b"")):
         for operation, params in _DRY_RUNS.get(client.meta.service_model.service_name, []):
             try:
                 getattr(client, operation)(**params)
             except Exception:  # noqa: BLE001 - an empty answer does not parse everywhere; priming is best effort
                 pass
+
+
+def _in_memory_response(url: str, body: bytes) -> Any:
+    """A 200 answer with `body`, as botocore would have read it from the wire."""
+    from botocore.awsrequest import AWSResponse
+
+    class _Raw:
+        def stream(self, *_args: Any, **_kwargs: Any) -> Iterator[bytes]:
+            yield body
+
+    return AWSResponse(url, 200, {}, _Raw())
+
+
+@contextlib.contextmanager
+def _answered_in_memory(clients: list[Any], answer: Callable[[str, str], Any]) -> Iterator[None]:
+    """Each client's requests answered by `answer(service endpoint prefix, url)` before they are sent (the
+    first of its `before-send` handlers); it may raise instead, and then nothing is sent either."""
+    def answering(service: str) -> Callable[..., Any]:
+        return lambda request, **_kwargs: answer(service, request.url)
+
+    for client in clients:
+        client.meta.events.register_first("before-send", answering(client.meta.service_model.endpoint_prefix),
+                                          unique_id="lectern-snapstart-in-memory")
+    try:
+        yield
     finally:
-        client.meta.events.unregister("before-send", unique_id="lectern-snapstart-dry-run")
+        for client in clients:
+            client.meta.events.unregister("before-send", unique_id="lectern-snapstart-in-memory")
 
 
 def _resolve_hosts(clients: list[Any]) -> None:
@@ -315,39 +328,31 @@ def _priming_token() -> str | None:
         return None
 
 
+# What any DynamoDB operation parses without error: no item, an empty page.
+_NOTHING_FOUND = b'{"Items": [], "Count": 0, "ScannedCount": 0, "Responses": {}, "UnprocessedKeys": {}}'
+
+
 @contextlib.contextmanager
 def _dynamodb_answered_in_memory(clients: list[Any]) -> Iterator[None]:
     """While priming runs routes: every DynamoDB request is answered in memory before it is sent (a read finds
     nothing, a write does nothing), and every other AWS request fails unsent (the secrets the routes read
-    are cached already; nothing is cached from a non-answer). Answered on each client primed above (first
-    of its `before-send` handlers, as `_dry_run` does) and, for any other client, where botocore sends."""
-    from botocore.awsrequest import AWSResponse
+    are cached already; nothing is cached from a non-answer). Answered on each client primed above and, for
+    any other client, where botocore sends."""
     from botocore.endpoint import Endpoint
     from botocore.exceptions import EndpointConnectionError
 
-    class _Raw:  # what any DynamoDB operation parses without error: no item, an empty page
-        def stream(self, *_args: Any, **_kwargs: Any) -> Iterator[bytes]:
-            yield b'{"Items": [], "Count": 0, "ScannedCount": 0, "Responses": {}, "UnprocessedKeys": {}}'
-
-    def answer(service: str, url: str) -> AWSResponse:
+    def answer(service: str, url: str) -> Any:
         if service != "dynamodb":
             raise EndpointConnectionError(endpoint_url=url)
-        return AWSResponse(url, 200, {}, _Raw())
-
-    def answering(service: str) -> Callable[..., AWSResponse]:
-        return lambda request, **_kwargs: answer(service, request.url)
+        return _in_memory_response(url, _NOTHING_FOUND)
 
     real = Endpoint._send
     Endpoint._send = lambda endpoint, request: answer(endpoint._endpoint_prefix, request.url)
-    for client in clients:
-        client.meta.events.register_first("before-send", answering(client.meta.service_model.endpoint_prefix),
-                                          unique_id="lectern-snapstart-routes")
     try:
-        yield
+        with _answered_in_memory(clients, answer):
+            yield
     finally:
         Endpoint._send = real
-        for client in clients:
-            client.meta.events.unregister("before-send", unique_id="lectern-snapstart-routes")
 
 
 class _PrimingContext:
