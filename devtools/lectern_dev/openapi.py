@@ -4,14 +4,13 @@
 when the committed file differs from what the code produces (CI and a test
 use it, so the document cannot drift from the routes).
 """
-import argparse
 import json
 import re
 import sys
 
 from lectern.api.schemas import HEADER_COMPONENTS
 
-from lectern_dev import route_models
+from lectern_dev import generated_file, route_models
 from lectern_dev import template as tpl
 
 OUTPUT = tpl.REPO_ROOT / "docs" / "openapi.json"
@@ -73,20 +72,8 @@ def render(document: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", action="store_true")
-    mode.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
-    text = render(generate())
-    if args.write:
-        OUTPUT.write_text(text)
-        print(f"wrote {OUTPUT.relative_to(tpl.REPO_ROOT)}")
-        return 0
-    if not OUTPUT.exists() or OUTPUT.read_text() != text:
-        print("docs/openapi.json is out of date: run `make openapi`", file=sys.stderr)
-        return 1
-    return 0
+    return generated_file.main(argv, description=__doc__.splitlines()[0], output=OUTPUT,
+                               generate=lambda: render(generate()), make_target="openapi")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ per field (trim first, nullable, the `lectern.field_rules` function to run after
     python -m lectern_dev.request_validators --write   # after changing a request model or a route
     python -m lectern_dev.request_validators --check   # exit 1 when the committed file is stale
 """
-import argparse
 import re
 import sys
 import types
@@ -18,7 +17,7 @@ from typing import Annotated, Any, get_args, get_origin
 from fastjsonschema.draft07 import CodeGeneratorDraft07
 from fastjsonschema.ref_resolver import RefResolver
 
-from lectern_dev import route_models
+from lectern_dev import generated_file, route_models
 from lectern_dev import template as tpl
 
 OUTPUT = tpl.REPO_ROOT / "layers" / "common" / "lectern" / "api" / "request_validators.py"
@@ -227,20 +226,8 @@ def generate() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", action="store_true")
-    mode.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
-    text = generate()
-    if args.write:
-        OUTPUT.write_text(text)
-        print(f"wrote {OUTPUT.relative_to(tpl.REPO_ROOT)}")
-        return 0
-    if not OUTPUT.exists() or OUTPUT.read_text() != text:
-        print(f"{OUTPUT.relative_to(tpl.REPO_ROOT)} is out of date: run `make request-validators`", file=sys.stderr)
-        return 1
-    return 0
+    return generated_file.main(argv, description=__doc__.splitlines()[0], output=OUTPUT, generate=generate,
+                               make_target="request-validators")
 
 
 if __name__ == "__main__":
