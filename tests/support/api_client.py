@@ -4,7 +4,6 @@ Every JSON answer is checked against docs/openapi.json (the operation's document
 that status, with no field beyond the documented ones): the deployed functions build their answers
 as plain dataclasses, and this is what keeps them to the contract the OpenAPI states.
 """
-import copy
 import functools
 import json
 import re
@@ -29,8 +28,7 @@ class Api:
         for (route_method, route_path), logical_id in self.routes.items():
             if route_path == "$default":
                 continue
-            pattern = "^" + re.sub(r"\{[^/]+\}", "[^/]+", route_path) + "$"
-            if route_method in (method.upper(), "ANY") and re.match(pattern, path):
+            if route_method in (method.upper(), "ANY") and _matches(route_path, path):
                 return logical_id
         return self.routes[("ANY", "$default")]
 
@@ -50,10 +48,14 @@ class Api:
         return self.request("POST", path, **kwargs)
 
 
+def _matches(template: str, path: str) -> bool:
+    """Whether a path fits a route template (`/courses/{slug}`: the template's and the OpenAPI's syntax)."""
+    return re.fullmatch(re.sub(r"\\\{[^/]+\\\}", "[^/]+", re.escape(template)), path) is not None
+
+
 @functools.cache
 def _document() -> dict:
-    document = json.loads((tpl.REPO_ROOT / "docs" / "openapi.json").read_text())
-    closed = copy.deepcopy(document)
+    closed = json.loads((tpl.REPO_ROOT / "docs" / "openapi.json").read_text())
 
     def close(node):  # no field beyond the documented ones
         if isinstance(node, dict):
@@ -73,9 +75,8 @@ def check_documented(method: str, path: str, status: int, body) -> None:
     documented operation included). Paths the document does not have (unknown routes, CORS) are not checked."""
     document = _document()
     for template, operations in document["paths"].items():
-        pattern = "^" + re.sub(r"\\\{[^/]+\\\}", "[^/]+", re.escape(template)) + "$"
         operation = operations.get(method.lower())
-        if operation is None or not re.match(pattern, path):
+        if operation is None or not _matches(template, path):
             continue
         documented = operation["responses"].get(str(status))
         assert documented is not None, f"{method} {template} answered {status}, which the OpenAPI does not document"
