@@ -41,7 +41,8 @@ from bench.layout import FunctionLayout, Layout, link_folder, sandbox_path
 FLOOR_CLIENTS = {"DownloadFunction": ("dynamodb", "s3")}  # ProgressFunction: S3 only when a certificate is made
 DEFAULT_CLIENTS = ("dynamodb",)
 # Budgets: handler total ≤ factor × floor total.
-BUDGETS = {"CatalogFunction": 1.3, "AuthFunction": 1.3, "LearnerFunction": 1.3, "DownloadFunction": 1.3,
+BUDGETS = {"CatalogFunction": 1.3, "AuthFunction": 1.3, "LearnerFunction": 1.3, "LessonFunction": 1.3,
+           "DownloadFunction": 1.3,
            "ProgressFunction": 1.3,
            "CheckoutFunction": 1.6, "StripeWebhookFunction": 1.6}
 

@@ -24,7 +24,8 @@ for entry in (REPO / "devtools", REPO / "layers" / "common", REPO):
         sys.path.insert(0, str(entry))
 
 DOC = REPO / "docs" / "performance.md"
-FUNCTIONS = ["CatalogFunction", "LearnerFunction", "DownloadFunction", "ProgressFunction", "CheckoutFunction",
+FUNCTIONS = ["CatalogFunction", "LearnerFunction", "LessonFunction", "DownloadFunction", "ProgressFunction",
+             "CheckoutFunction",
              "StripeWebhookFunction",
              "AuthFunction"]
 

@@ -642,7 +642,7 @@ def routes(env: Environment, fx: Fixture, floors: Floors, scale: float = 1.0) ->
         Route("PUT /learn/{slug}/lessons/{lesson}/progress", "ProgressFunction", 3, "#25a: #2 + #13a + #25", n(100),
               fixed("PUT", f"/learn/{COURSE}/lessons/{fx.lesson_slug}/progress", token=token,
                     body={"position_seconds": 30}), always(floors.progress)),
-        Route("GET /learn/{slug}/lessons/{lesson}", "LearnerFunction", 2, "#2 + #13; and the RS256 playback token",
+        Route("GET /learn/{slug}/lessons/{lesson}", "LessonFunction", 2, "#2 + #13; and the RS256 playback token",
               n(100), fixed("GET", f"/learn/{COURSE}/lessons/{fx.lesson_slug}", token=token), always(floors.lesson)),
         Route("GET /resources/{id}/download", "DownloadFunction", 2, "#3a (#3 + #13); and the presigned URL", n(100),
               fixed("GET", f"/resources/{fx.resource_id}/download", token=token), always(floors.download), expect=302),

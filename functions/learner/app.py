@@ -1,6 +1,8 @@
-"""Learner function: /me, /me/courses, /me/orders, /learn/{course_slug}[/lessons/{lesson_slug}],
-and POST /courses/{slug}/enroll (a free course into the library: an entitlement, which this function
-already writes beside its access audit, so it needs only reads more than it had).
+"""Learner function: /me, /me/courses, /me/orders, /learn/{course_slug}, and POST
+/courses/{slug}/enroll (a free course into the library: an entitlement, which this function already
+writes beside its access audit, so it needs only reads more than it had). One lesson with its
+playback token is the lesson function's (functions/lesson): signing it needs cryptography, which
+every route here would otherwise load at each cold start.
 
 Every route but preview lessons needs a signed-in user (lectern.api.auth);
 every answer is personal, so nothing may be cached (`no-store`).
@@ -17,10 +19,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from lectern import snapstart
 from lectern.accounts.schemas import UserEnvelope
 from lectern.api.app import LecternResolver
-from lectern.api.auth import SIGNED_IN, SIGNED_IN_OPTIONAL, document_bearer_auth, require_user_id
+from lectern.api.auth import SIGNED_IN, document_bearer_auth, require_user_id
 from lectern.api.schemas import api_responses
 from lectern.learning import enrolment, learn, library
-from lectern.learning.schemas import Enrolment, LearnerCourseEnvelope, LessonPlayerEnvelope, Library, OrderHistory
+from lectern.learning.schemas import Enrolment, LearnerCourseEnvelope, Library, OrderHistory
 from lectern.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:  # read by the OpenAPI and request-validator generators (lectern_dev.route_models)
@@ -71,21 +73,6 @@ def learn_course(course_slug: Annotated[str, Path(max_length=100)]) -> LearnerCo
     """403 `not_entitled` without an active entitlement (the body names nothing of the course);
     404 for an unknown or unpublished course."""
     return learn.course_for_learner(require_user_id(app), course_slug)
-
-
-@app.get("/learn/<course_slug>/lessons/<lesson_slug>", summary="One lesson with a signed playback token",
-         tags=_TAGS, security=SIGNED_IN_OPTIONAL,
-         responses=api_responses(200, LessonPlayerEnvelope, 401, 403, 404, 503))
-def learn_lesson(course_slug: Annotated[str, Path(max_length=100)],
-                 lesson_slug: Annotated[str, Path(max_length=100)]) -> LessonPlayerEnvelope:
-    """Preview lessons open without signing in; every other lesson needs an active entitlement.
-    `playback` is null when the lesson has no video. The token lives about an hour."""
-    return learn.open_lesson(_signed_in_user, course_slug, lesson_slug)
-
-
-def _signed_in_user() -> str:
-    """The caller (401 without one): asked only for a lesson that is not a preview."""
-    return require_user_id(app)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

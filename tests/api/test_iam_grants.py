@@ -20,6 +20,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from lectern.accounts import passwords
+from lectern.models.catalog import CatalogItem, CourseLesson, course_pk
 from lectern_dev import template as tpl
 from lectern_dev.sam_render import rendered
 from support.payments_support import (
@@ -31,7 +32,8 @@ NEVER = {"dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dyn
 # Exceptions, each with its reason in the code: a login throttle goes once a login succeeds
 # (lectern.accounts.throttle).
 EXTRA_ACTIONS = {"AuthFunction": {"dynamodb:DeleteItem"}}
-JOURNEY_FUNCTIONS = {"CatalogFunction", "AuthFunction", "LearnerFunction", "DownloadFunction", "CheckoutFunction",
+JOURNEY_FUNCTIONS = {"CatalogFunction", "AuthFunction", "LearnerFunction", "LessonFunction", "DownloadFunction",
+                     "CheckoutFunction",
                      "StripeWebhookFunction", "EmailFeedbackFunction", "ProgressFunction"}
 TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
 PASSWORD = "Correct-horse-42"
@@ -189,6 +191,9 @@ def journey(api, emu, runner):
 
     # A guest buys, claims the account, learns.
     course = sellable_course(emu)
+    # Its one lesson is not a preview, so opening it takes the lesson function's audited entitlement check.
+    for lesson in CatalogItem.query(course_pk(course.slug), CatalogItem.sk.startswith("LESSON#")):
+        lesson.update(actions=[CourseLesson.is_preview.set(False)])
     created = start_checkout(api, course, "guest@example.com")
     paid = emu.pay(created["checkout_session_id"])
     for _ in range(2):  # Stripe delivers twice: the second finds the recorded event

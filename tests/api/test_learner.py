@@ -250,8 +250,8 @@ def test_playback_without_a_configured_signing_key_is_503(api, monkeypatch):
     assert response["statusCode"] == 503 and "PRIVATE KEY" not in response["body"]
 
 
-def test_the_learner_function_documents_its_routes():
-    schema = json.loads(route_models.resolvers()["LearnerFunction"].get_openapi_json_schema())
+def test_the_lesson_function_documents_its_route():
+    schema = json.loads(route_models.resolvers()["LessonFunction"].get_openapi_json_schema())
     lesson = schema["paths"]["/learn/{course_slug}/lessons/{lesson_slug}"]["get"]
     assert {"200", "401", "403", "404"} <= set(lesson["responses"])
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"

@@ -25,7 +25,7 @@ def invoke(stack, function: str, event: str, *extra: str) -> tuple[dict, str]:
     ("CheckoutFunction", "checkout_create.json", (), 201),
     ("StripeWebhookFunction", "stripe_webhook.json", ("--sign",), 200),
     ("LearnerFunction", "learner_course.json", ("--as", DEMO_LEARNER), 200),
-    ("LearnerFunction", "learner_lesson.json", ("--as", DEMO_LEARNER), 200),
+    ("LessonFunction", "lesson.json", ("--as", DEMO_LEARNER), 200),
     ("LearnerFunction", "learner_my_courses.json", ("--as", DEMO_LEARNER), 200),
     ("DownloadFunction", "downloads.json", ("--as", DEMO_LEARNER), 200),
 ])

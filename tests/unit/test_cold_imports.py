@@ -61,7 +61,7 @@ def test_stripe_is_imported_only_by_functions_that_call_stripe(logical_id):
 
 
 # The dev venv holds every layer's packages at once, so an import a function's own layers do
-# not ship (stripe in the learner, cryptography outside it, requests anywhere) would pass the
+# not ship (stripe in the catalog, cryptography outside the lesson function, requests anywhere) would pass the
 # tests above and break only in the built artifact. This check blocks, in a fresh interpreter,
 # every package that ships in another layer, or that the layer build deletes, but not in this
 # function's layers, then imports the handler. Optional imports (PyJWT's of cryptography,
@@ -94,10 +94,17 @@ def not_shipped_to(logical_id: str) -> set[str]:
 
 
 def test_the_blocked_sets_follow_the_layer_split():
-    assert {"stripe", "argon2", "requests"} <= not_shipped_to("LearnerFunction")
+    assert {"cryptography", "requests"} <= not_shipped_to("LearnerFunction")
+    assert {"stripe", "argon2", "requests"} <= not_shipped_to("LessonFunction")
     assert {"cryptography", "requests"} <= not_shipped_to("CheckoutFunction")
     assert {"stripe", "jwt", "cryptography", "argon2"} <= not_shipped_to("CatalogFunction")
-    assert "jwt" not in not_shipped_to("LearnerFunction") | not_shipped_to("AuthFunction")
+    assert "jwt" not in not_shipped_to("LearnerFunction") | not_shipped_to("LessonFunction") | not_shipped_to("AuthFunction")
+
+
+@pytest.mark.parametrize("logical_id", sorted(tpl.functions()))
+def test_only_the_lesson_function_signs_playback_tokens(logical_id):
+    # RS256 loads cryptography (about 40 ms of a cold start): the learner's other routes must not pay for it.
+    assert _loaded(modules_added_by(logical_id), "lectern.learning.playback") == (logical_id == "LessonFunction")
 
 
 @pytest.mark.parametrize("logical_id", sorted(tpl.functions()))

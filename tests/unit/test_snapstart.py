@@ -19,8 +19,8 @@ from lectern import snapstart
 from lectern_dev import template as tpl
 from lectern_dev.sam_render import render
 
-API_FUNCTIONS = ["CatalogFunction", "AuthFunction", "LearnerFunction", "DownloadFunction", "CheckoutFunction",
-                 "ProgressFunction"]
+API_FUNCTIONS = ["CatalogFunction", "AuthFunction", "LearnerFunction", "LessonFunction", "DownloadFunction",
+                 "CheckoutFunction", "ProgressFunction"]
 NOT_SNAPSTARTED = ["StripeWebhookFunction", "MailRetryFunction", "EmailFeedbackFunction"]
 
 

@@ -663,10 +663,10 @@ ROUTES = {
     ('GET', '/resources/<resource_id>/download'): Route(path=Model(validate_get_resources_resource_id_download_path, (Field('resource_id', 'string', required=True),))),  # DownloadFunction
     ('POST', '/courses/<slug>/enroll'): Route(path=Model(validate_post_courses_slug_enroll_path, (Field('slug', 'string', required=True),))),  # LearnerFunction
     ('GET', '/learn/<course_slug>'): Route(path=Model(validate_get_learn_course_slug_path, (Field('course_slug', 'string', required=True),))),  # LearnerFunction
-    ('GET', '/learn/<course_slug>/lessons/<lesson_slug>'): Route(path=Model(validate_get_learn_course_slug_lessons_lesson_slug_path, (Field('course_slug', 'string', required=True), Field('lesson_slug', 'string', required=True),))),  # LearnerFunction
     ('GET', '/me'): Route(),  # LearnerFunction
     ('GET', '/me/courses'): Route(),  # LearnerFunction
     ('GET', '/me/orders'): Route(),  # LearnerFunction
+    ('GET', '/learn/<course_slug>/lessons/<lesson_slug>'): Route(path=Model(validate_get_learn_course_slug_lessons_lesson_slug_path, (Field('course_slug', 'string', required=True), Field('lesson_slug', 'string', required=True),))),  # LessonFunction
     ('GET', '/certificates/<code>'): Route(path=Model(validate_get_certificates_code_path, (Field('code', 'string', required=True),))),  # ProgressFunction
     ('PUT', '/learn/<course_slug>/lessons/<lesson_slug>/progress'): Route(body_param='body', body=MODEL_ProgressRequest, path=Model(validate_put_learn_course_slug_lessons_lesson_slug_progress_path, (Field('course_slug', 'string', required=True), Field('lesson_slug', 'string', required=True),))),  # ProgressFunction
     ('GET', '/me/certificates'): Route(),  # ProgressFunction

@@ -1,18 +1,12 @@
-"""The course player: the full outline with resources, and one lesson with playback."""
-from collections.abc import Callable
-
+"""The course player: the full outline with resources and the learner's progress (one lesson with its
+playback: lectern.learning.lessons, which only the lesson function loads)."""
 from lectern import wire
 from lectern.catalog import views
 from lectern.catalog.queries import Outline, load_outline
-from lectern.errors import NotFound
 from lectern.learning import access, progress
-from lectern.learning.playback import playback
-from lectern.learning.schemas import (
-    LearnerCourseDetail, LearnerCourseEnvelope, LearnerLesson, LearnerModule, LessonPlayer, LessonPlayerEnvelope,
-    ResourceInfo,
-)
+from lectern.learning.schemas import LearnerCourseDetail, LearnerCourseEnvelope, LearnerLesson, LearnerModule, ResourceInfo
 from lectern.models import entitlements as store
-from lectern.models.catalog import CourseLesson, LessonResource
+from lectern.models.catalog import LessonResource
 
 
 def resource_info(resource: LessonResource) -> ResourceInfo:
@@ -49,35 +43,3 @@ def course_for_learner(user_id: str, course_slug: str) -> LearnerCourseEnvelope:
     done = progress.by_lesson(store.progress_in_course(user_id, outline.course.id))
     return LearnerCourseEnvelope(course=course_detail(outline, done))
 
-
-def _find_lesson(outline: Outline, lesson_slug: str) -> CourseLesson:
-    for lesson in outline.published_lessons():  # unpublished lessons (or modules) are simply not there
-        if lesson.slug == lesson_slug:
-            return lesson
-    raise NotFound()
-
-
-def find_lesson(course_slug: str, lesson_slug: str) -> tuple[Outline, CourseLesson]:
-    outline = load_outline(course_slug)
-    return outline, _find_lesson(outline, lesson_slug)
-
-
-def lesson_view(outline: Outline, lesson: CourseLesson) -> LessonPlayerEnvelope:
-    return LessonPlayerEnvelope(lesson=LessonPlayer(
-        id=lesson.id, slug=lesson.slug, title=lesson.title, summary=lesson.summary,
-        module_id=lesson.module_id, playback=playback(lesson.stream_video_id),
-        resources=[resource_info(r) for r in outline.resources.get(lesson.id, [])]))
-
-
-def authorize_lesson(user_id: str, outline: Outline, lesson: CourseLesson) -> None:
-    access.authorize(user_id, outline.course.id, action=access.PLAYBACK,
-                     target=f"course/{outline.course.slug}/lesson/{lesson.slug}")
-
-
-def open_lesson(user: Callable[[], str], course_slug: str, lesson_slug: str) -> LessonPlayerEnvelope:
-    """One published lesson with its playback: 404 unknown; a preview lesson opens for anyone, any
-    other needs an active entitlement of `user()` (called only then: 401 when nobody signed in)."""
-    outline, lesson = find_lesson(course_slug, lesson_slug)
-    if not lesson.is_preview:
-        authorize_lesson(user(), outline, lesson)
-    return lesson_view(outline, lesson)
