@@ -206,3 +206,19 @@ def test_no_function_imports_pydantic(logical_id):
     assert _loaded(added, "lectern"), "the check must see the handler's own imports"
     assert [m for m in ("pydantic", "pydantic_core", "annotated_types", "fastjsonschema") if _loaded(added, m)] == []
     assert not any(m.endswith(".request_models") or m == "lectern.fields" for m in added)
+
+
+# Modules that one route of a function needs, imported by that route when it first runs, so that the
+# function's other routes do not pay for them at each cold start (docs/performance.md, "What changed").
+FIRST_USE_ONLY = {
+    "LearnerFunction": ["lectern.models.orders", "lectern.models.users", "lectern.accounts.sessions"],  # /me/orders, /me
+    "LessonFunction": ["lectern.models.orders", "lectern.models.users"],
+    "ProgressFunction": ["lectern.models.users", "fpdf"],  # a certificate's issue: the name, the PDF
+}
+
+
+@pytest.mark.parametrize("logical_id", sorted(FIRST_USE_ONLY))
+def test_what_one_route_needs_is_imported_by_that_route(logical_id):
+    added = modules_added_by(logical_id)
+    assert _loaded(added, "lectern.models"), "the check must see the handler's own imports"
+    assert [m for m in FIRST_USE_ONLY[logical_id] if _loaded(added, m)] == []

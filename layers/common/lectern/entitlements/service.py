@@ -29,7 +29,6 @@ from lectern.models.entitlements import (
     ACTIVE, GIFT, OPERATOR, ORDER, REVOKED, SOURCES, Entitlement, EntitlementHistory, entitlements_of, history_key,
     history_of, revoke_certificate,
 )
-from lectern.models.orders import PAID, Order
 
 # A dispute in one of these may still go either way: access stays off meanwhile.
 OPEN_DISPUTE = frozenset({"needs_response", "under_review", "warning_needs_response", "warning_under_review"})
@@ -37,10 +36,15 @@ OPEN_DISPUTE = frozenset({"needs_response", "under_review", "warning_needs_respo
 DISPUTE_BLOCKS_ACCESS = OPEN_DISPUTE | {"lost"}
 
 
-def _order_gives_access():
-    """The order's access condition, checked inside the grant or revoke transaction."""
-    return (Order.status == PAID) & (Order.dispute_status.does_not_exist()
-                                     | ~Order.dispute_status.is_in(*DISPUTE_BLOCKS_ACCESS))
+def _check_order(write, order_id: str, *, gives_access: bool) -> None:
+    """Inside a grant (or revoke) transaction: the order gives access (or no longer does). The Orders model
+    is imported here: only grants and revokes by an order need it, not the learner's reads."""
+    from lectern.models.orders import PAID, Order
+
+    gives = (Order.status == PAID) & (Order.dispute_status.does_not_exist()
+                                      | ~Order.dispute_status.is_in(*DISPUTE_BLOCKS_ACCESS))
+    order_key = Order.key(order_id)
+    write.condition_check(Order, order_key[0], order_key[1], condition=gives if gives_access else ~gives)
 
 
 @dataclass
@@ -89,8 +93,7 @@ def grant(user_id: str, course_id: str, course_slug: str, *, reason: str, actor:
             write.save(entitlement, condition=Entitlement.pk.does_not_exist() | (Entitlement.status == REVOKED))
             write.save(_history(user_id, course_id, "grant", reason, actor, order_id, now))
             if order_id and require_paid_order:
-                order_key = Order.key(order_id)
-                write.condition_check(Order, order_key[0], order_key[1], condition=_order_gives_access())
+                _check_order(write, order_id, gives_access=True)
     except TransactWriteError as exc:
         if condition_failed(exc):
             return Change(changed=False, entitlement=get(user_id, course_id))
@@ -119,8 +122,7 @@ def revoke(user_id: str, course_id: str, *, reason: str, actor: str, order_id: s
                                            Entitlement.revoke_reason.set(reason)], condition=condition)
             write.save(_history(user_id, course_id, "revoke", reason, actor, order_id, now))
             if order_id is not None and require_lapsed_order:
-                order_key = Order.key(order_id)
-                write.condition_check(Order, order_key[0], order_key[1], condition=~_order_gives_access())
+                _check_order(write, order_id, gives_access=False)
     except TransactWriteError as exc:
         if condition_failed(exc):
             return Change(changed=False, entitlement=get(user_id, course_id))

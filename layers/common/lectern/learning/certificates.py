@@ -31,11 +31,12 @@ from lectern.learning.schemas import CertificateEnvelope, CertificateList, Publi
 from lectern.models import entitlements as store
 from lectern.models.base import condition_failed, transaction
 from lectern.models.entitlements import ACTIVE, Certificate, CertificateCode, Entitlement
-from lectern.models.users import User
 from lectern.observability import logger
 from lectern.plain_text import plain_text
 
-config.require("ASSETS_BUCKET")  # at import: the function that issues certificates stores their PDFs
+# At import: the function that issues certificates stores their PDFs, and prints the learner's name (the
+# Users model itself loads when a certificate is issued).
+config.require("ASSETS_BUCKET", "USERS_TABLE")
 
 CODE_BYTES = 24  # 192 random bits, 32 URL-safe characters
 _CODE = re.compile(r"^[A-Za-z0-9_-]{32}$")
@@ -60,7 +61,10 @@ def verify_url(code: str) -> str:
 def learner_name(user_id: str) -> str:
     """The name the certificate shows to anyone with its code, and prints: the account's name as one line of
     plain text (an account's name is not checked for control characters at sign-up: line breaks, bidi
-    overrides and the like become spaces, runs of spaces one), else the local part of the email."""
+    overrides and the like become spaces, runs of spaces one), else the local part of the email. The Users
+    model is imported here, once a certificate is issued: the progress function's other routes never read it."""
+    from lectern.models.users import User
+
     try:
         user = User.get(*User.key(user_id))
     except DoesNotExist:

@@ -1,8 +1,13 @@
-"""The signed-in learner's profile, courses and orders."""
-from lectern import wire
-from lectern.accounts.schemas import UserEnvelope
-from lectern.accounts.sessions import user_view
-from lectern.accounts.users import get_user
+"""The signed-in learner's profile, courses and orders.
+
+The profile's and the orders' modules (the accounts package, the Users and Orders models: about 10 ms
+of the learner's cold start) are imported by the one route that reads each, when it first runs.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lectern import config, wire
 from lectern.catalog.queries import load_outline
 from lectern.catalog.views import course_summary
 from lectern.entitlements import service as entitlements
@@ -12,11 +17,19 @@ from lectern.learning.schemas import (
     Library, LibraryCourse, OrderGift, OrderHistory, OrderHistoryEntry, OrderHistoryItem,
 )
 from lectern.models import entitlements as store
-from lectern.models import orders
-from lectern.models.orders import Order, OrderItem
+
+if TYPE_CHECKING:
+    from lectern.accounts.schemas import UserEnvelope
+    from lectern.models.orders import Order, OrderItem
+
+config.require("USERS_TABLE", "ORDERS_TABLE")  # at init, though their models load on first use: fail fast
 
 
 def me(user_id: str) -> UserEnvelope:
+    from lectern.accounts.schemas import UserEnvelope
+    from lectern.accounts.sessions import user_view
+    from lectern.accounts.users import get_user
+
     user = get_user(user_id)
     if user is None:  # a valid token for an account that no longer exists
         raise NotSignedIn()
@@ -63,6 +76,8 @@ def my_orders(user_id: str) -> OrderHistory:
     """Newest first. Orders come from gsi1 (`USER#<id>`); their items live in each order's
     own partition (written at checkout, before a guest order has a user), so each order
     costs one more Query. A learner has a handful of orders, so 1 + N stays small."""
+    from lectern.models import orders
+
     views = []
     for order in list(orders.by_user(user_id, newest_first=True)):
         items = orders.items_of(order.id)
