@@ -144,4 +144,10 @@ def lambda_handler(event, context):
     return app.resolve(event, context)
 
 
-snapstart.prepare(app)  # Lambda SnapStart: prime before the snapshot, renew after each restore
+# Lambda SnapStart: prime before the snapshot, renew after each restore. Refresh and logout are primed past
+# their validation with a token that matches nothing: their every path stays within DynamoDB (answered in
+# memory while priming). Login is not: its attempt counter needs the answer a real write returns.
+snapstart.prepare(app, bodies={
+    ("POST", "/auth/refresh"): {"refresh_token": "snapstart-priming"},
+    ("POST", "/auth/logout"): {"refresh_token": "snapstart-priming"},
+})

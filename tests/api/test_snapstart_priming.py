@@ -41,3 +41,17 @@ def test_priming_runs_every_get_route_and_writes_nothing(api, runner, logical_id
             assert route._middleware_stack_built, f"GET {route.path} was not run"
     assert [s for s in statuses if s[2] >= 500] == [], "priming must not make a route fail (and log an error)"
     assert len(statuses) > 1
+    # A route given a priming body ran past its validation (a body refused would be 400 or 422).
+    for method, path in app.priming_bodies:
+        route = next(r for r in routes if (r.method, r.path) == (method, path))
+        assert route._middleware_stack_built, f"{method} {path} was not run"
+        canned = "/".join("x" if part.startswith("<") else part for part in path.split("/"))
+        assert [s[2] for s in statuses if s[:2] == (method, canned)] in ([401], [403], [404], [204]), (method, path)
+
+
+def test_refresh_logout_and_the_heartbeat_are_primed_past_their_validation(runner):
+    primed = {name: set(sys.modules[runner.handler(name).__module__].app.priming_bodies) for name in API_FUNCTIONS}
+    assert primed["AuthFunction"] == {("POST", "/auth/refresh"), ("POST", "/auth/logout")}
+    assert primed["ProgressFunction"] == {("PUT", "/learn/<course_slug>/lessons/<lesson_slug>/progress")}
+    # Functions that call Stripe are never primed past validation.
+    assert primed["CheckoutFunction"] == set()

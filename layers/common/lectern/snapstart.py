@@ -28,6 +28,7 @@ hooks in order). Without SnapStart the runtime never calls them: registering cos
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -57,10 +58,16 @@ except ImportError:  # local runs and tests: the same registry
 _renew_registered = False
 
 
-def prepare(app: Any) -> None:
+def prepare(app: Any, bodies: dict[tuple[str, str], dict[str, Any]] | None = None) -> None:
     """Register the hooks for this function: prime `app` (its resolver) before the snapshot, renew
-    the process's shared state after each restore (once per process, whatever the number of apps)."""
+    the process's shared state after each restore (once per process, whatever the number of apps).
+
+    `bodies`: for a route that takes a body ((method, path) as the resolver writes it), one its model
+    accepts and that matches nothing, so priming runs the route past its validation. Only for routes
+    whose every path stays within DynamoDB (answered in memory while priming): never one that may call
+    Stripe or send mail."""
     global _renew_registered
+    app.priming_bodies = dict(bodies or {})
     register_before_snapshot(prime, app)
     if not _renew_registered:
         register_after_restore(renew)
@@ -305,14 +312,15 @@ def _prime_stripe() -> None:
 def _prime_routes(app: Any, clients: list[Any] = ()) -> None:
     """Each route once, through the resolver's whole path, with DynamoDB answered in memory (nothing leaves
     the process, and any other AWS call fails before it is sent): an unknown path (404); each route that
-    takes a body with one its request model refuses (422, which runs its compiled validator); and each
-    route without a body, signed in as nobody where a priming token can be made, with parameters that
-    match nothing (what its reads find: an empty page, or a 404). Routes that take a body are not run
-    further: their next step may call Stripe or send mail."""
+    takes a body with the body `prepare` was given for it (a valid one that matches nothing), else with one
+    its request model refuses (422, which runs its compiled validator); and each route without a body, signed
+    in as nobody where a priming token can be made, with parameters that match nothing (what its reads find:
+    an empty page, or a 404). Other routes that take a body go no further than their validation: their next
+    step may call Stripe or send mail."""
     routes = list(getattr(app, "_static_routes", [])) + list(getattr(app, "_dynamic_routes", []))
     token = _priming_token()
     with _dynamodb_answered_in_memory(clients):
-        for event in _canned_events(app, routes, token):
+        for event in _canned_events(app, routes, token, getattr(app, "priming_bodies", {})):
             try:
                 app.resolve(event, _PrimingContext())
             except Exception:  # noqa: BLE001 - priming is best effort
@@ -367,13 +375,18 @@ class _PrimingContext:
         return 10_000
 
 
-def _canned_events(app: Any, routes: list[Any], token: str | None = None) -> Iterator[dict[str, Any]]:
-    """API Gateway payload 2.0 events: a path no route has; for each route whose body has a required field,
-    an empty JSON object (refused by its validation); each GET route, with the priming token if any."""
+def _canned_events(app: Any, routes: list[Any], token: str | None = None,
+                   bodies: dict[tuple[str, str], dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
+    """API Gateway payload 2.0 events: a path no route has; for each route given a body in `bodies`, that
+    body; for each other route whose body has a required field, an empty JSON object (refused by its
+    validation); each GET route. With the priming token, if any."""
     yield _event("GET", "/snapstart-priming/no-such-route")
     for route in routes:
         path = "/".join("x" if part.startswith("<") else part for part in route.path.split("/"))
-        if route.method in ("POST", "PUT", "PATCH") and _refuses_empty_body(app, route):
+        body = (bodies or {}).get((route.method, route.path))
+        if body is not None:
+            yield _event(route.method, path, body=json.dumps(body), token=token)
+        elif route.method in ("POST", "PUT", "PATCH") and _refuses_empty_body(app, route):
             yield _event(route.method, path, body="{}")
         elif route.method == "GET":
             yield _event("GET", path, token=token)
