@@ -9,9 +9,8 @@ RS/HS confusion, foreign tokens and tokens without expiry all fail.
 import uuid
 from dataclasses import dataclass
 
-import jwt
-
 from lectern import config, secrets
+from lectern.pyjwt import jwt
 from lectern.clock import utcnow
 
 config.require("AUTH_SECRET_ARN")  # at import: no function that mints or checks tokens starts without its key

@@ -10,10 +10,14 @@ stand-in (devtools/lectern_dev/stream_emulator), which checks the token as
 Stream does. Never set when deployed.
 """
 import base64
+import json
 import time
 from functools import lru_cache
 
-import jwt
+from lectern.pyjwt import jwt  # noqa: I001 - before cryptography (lectern/pyjwt.py)
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from lectern import config, secrets
@@ -25,8 +29,41 @@ from lectern.observability import logger
 PLAYBACK_SECONDS = 60 * 60  # long enough for one lesson; a fresh token on every lesson page load
 _NBF_SKEW_SECONDS = 30
 
-# At import: the learner function does not start without its signing key's secret and its Stream account.
+# At import: the lesson function does not start without its signing key's secret and its Stream account.
 config.require("PLAYBACK_SECRET_ARN", "STREAM_CUSTOMER_CODE")
+
+
+class _RS256(jwt.algorithms.Algorithm):
+    """RS256 (RSASSA-PKCS1-v1_5 with SHA-256) on cryptography's RSA alone: PyJWT's own RS256 comes with
+    everything PyJWT imports from cryptography (lectern/pyjwt.py), this with the RSA primitives."""
+
+    def prepare_key(self, key):
+        if not isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+            raise jwt.InvalidKeyError("RS256 takes an RSA key")
+        return key
+
+    def sign(self, msg: bytes, key) -> bytes:
+        return key.sign(msg, padding.PKCS1v15(), hashes.SHA256())
+
+    def verify(self, msg: bytes, key, sig: bytes) -> bool:
+        public = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
+        try:
+            public.verify(sig, msg, padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            return False
+        return True
+
+    @staticmethod
+    def to_jwk(key_obj, as_dict=False):
+        raise NotImplementedError("Lectern never publishes the playback key as a JWK (Stream holds it)")
+
+    @staticmethod
+    def from_jwk(jwk):
+        raise NotImplementedError("Lectern never reads the playback key from a JWK")
+
+
+_JWS = jwt.PyJWS(algorithms=[])  # RS256 only, and this one
+_JWS.register_algorithm("RS256", _RS256())
 
 
 def customer_code() -> str:
@@ -66,8 +103,9 @@ def playback(video_id: str | None) -> Playback | None:
     key_id, pem = _signing_key()
     now = int(time.time())
     expires = now + PLAYBACK_SECONDS
-    token = jwt.encode({"sub": video_id, "kid": key_id, "nbf": now - _NBF_SKEW_SECONDS, "exp": expires},
-                       _private_key(pem), algorithm="RS256", headers={"kid": key_id})
+    claims = {"sub": video_id, "kid": key_id, "nbf": now - _NBF_SKEW_SECONDS, "exp": expires}
+    token = _JWS.encode(json.dumps(claims, separators=(",", ":")).encode(), _private_key(pem), algorithm="RS256",
+                        headers={"kid": key_id})
     base = f"{stream_base_url()}/{token}"
     return Playback(video_id=video_id, token=token, expires_at=iso_from_unix(expires),
                     hls_url=f"{base}/manifest/video.m3u8", iframe_url=f"{base}/iframe")
