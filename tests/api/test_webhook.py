@@ -229,6 +229,27 @@ def test_a_model_with_other_client_settings_keeps_its_own_client(aws):
     assert Patient._get_connection().connection.client is not shared
 
 
+def test_the_shared_client_sends_a_user_agent_made_once(aws, monkeypatch):
+    """botocore rebuilds its default User-Agent for every request (a tenth of the webhook's CPU); the
+    shared DynamoDB client sends botocore's classic one, made when the client is."""
+    import botocore.session
+    from botocore.useragent import UserAgentString
+
+    from lectern.models import base
+
+    monkeypatch.setattr(base, "_connection", None)
+    client = base.connection().client
+    sent = []
+    client.meta.events.register("before-send.dynamodb.*", lambda request, **_: sent.append(request.headers["User-Agent"]))
+    monkeypatch.setattr(UserAgentString, "_build_feature_metadata",
+                        lambda self: pytest.fail("the User-Agent was rebuilt for a request"))
+    assert StripeEvent.count("evt_none") == 0
+    with pytest.raises(StripeEvent.DoesNotExist):
+        StripeEvent.get("evt_none")
+    classic = botocore.session.get_session().user_agent().encode()
+    assert len(sent) == 2 and all(agent.startswith(classic) for agent in sent)  # (and Powertools' PT/...)
+
+
 def test_a_completion_for_an_order_already_paid_is_eight_requests(shop):
     """Another event about a session already fulfilled (a replay, or Stripe's async success after
     the completion): #17, #9, the buyer's GetItem, the grant (cancelled: already active) and the
