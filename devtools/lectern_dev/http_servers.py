@@ -22,20 +22,26 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from lectern_dev import template as tpl
 
 
+MAX_KEPT_BODY = 8 * 1024 * 1024  # above Lambda's 6 MB payload: a larger body is werkzeug's to refuse
+
+
 class KeepAliveHandler(WSGIRequestHandler):
     """werkzeug's request handler, keeping the client's connection open after an answer, as API Gateway
     and function URLs do. werkzeug closes every connection (it cannot tell where an unread body ends),
     so each request cost a TCP connection and a server thread, on both sides. A request whose body
     length is known (Content-Length, or none at all) is read whole first; the app's answer is written
     in one piece with its length, and the connection then waits for the client's next request. Anything
-    else (chunked or 100-continue bodies, HEAD, HTTP/1.0, `Connection: close`) is werkzeug's, as before."""
+    else (chunked or 100-continue bodies, a Content-Length that is not one plain number up to
+    MAX_KEPT_BODY, HEAD, HTTP/1.0, `Connection: close`) is werkzeug's, as before."""
 
     def run_wsgi(self) -> None:
         headers = self.headers
+        lengths = headers.get_all("Content-Length") or ["0"]
         if (self.request_version != "HTTP/1.1" or self.command == "HEAD" or "Transfer-Encoding" in headers
-                or "Expect" in headers or self.close_connection):
+                or "Expect" in headers or self.close_connection or len(lengths) != 1
+                or not (lengths[0].isascii() and lengths[0].isdigit() and int(lengths[0]) <= MAX_KEPT_BODY)):
             return super().run_wsgi()
-        body = self.rfile.read(int(headers.get("Content-Length") or 0))
+        body = self.rfile.read(int(lengths[0]))
         self.environ = environ = self.make_environ()
         environ["wsgi.input"] = io.BytesIO(body)
         environ["wsgi.input_terminated"] = True

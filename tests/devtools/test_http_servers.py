@@ -107,3 +107,21 @@ def test_what_it_cannot_keep_is_werkzeug_s(servers):
     connection.request("GET", "/")
     assert connection.getresponse().read() == b"hello"
     connection.close()
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "1e3", "99999999999"])
+def test_a_body_length_it_cannot_trust_is_answered_as_werkzeug_does(servers, length):
+    import socket
+
+    def raw(port) -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(f"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: {length}\r\n\r\n{{}}".encode())
+            sock.shutdown(socket.SHUT_WR)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        return answer.split(b"\r\n", 1)[0]
+
+    plain = servers(function_url_app(EchoRunner(), "Fn", 0), keep_alive=False)
+    kept = servers(function_url_app(EchoRunner(), "Fn", 0), keep_alive=True)
+    assert raw(kept.port) == raw(plain.port)
