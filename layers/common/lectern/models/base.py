@@ -43,8 +43,8 @@ def connection():
         connection = Connection(region=config.region(), connect_timeout_seconds=2,
                                 read_timeout_seconds=4, max_retry_attempts=2)
         # A fixed User-Agent (botocore's own classic one, made once): by default botocore rebuilds it
-        # for every request (twice, sanitising each of its parts for its usage metrics), a tenth of
-        # the webhook's CPU. The header is informational: nothing else changes on the wire.
+        # for every request (twice, sanitising each of its parts for its usage metrics), about 0.1 ms
+        # of a call's 1.3-1.7 ms in the webhook. The header is informational: nothing else changes.
         session = connection.session
         session.set_default_client_config(Config(user_agent=session.user_agent()))
         _connection = connection
