@@ -318,6 +318,7 @@ def expressions_parsed_once(limit: int = 1024) -> None:
             blob = pickle.dumps(tree, pickle.HIGHEST_PROTOCOL)
             # copy.deepcopy(tree), as moto's validator makes it, is this tree's own copy: unpickled.
             tree.__deepcopy__ = lambda memo, blob=blob: pickle.loads(blob)
+            tree.expression_text = expression_str  # (the original's alone: update_checks_once reads it)
             if len(trees) >= limit:
                 trees.clear()
             trees[expression_str] = tree
@@ -358,6 +359,54 @@ def expressions_parsed_once(limit: int = 1024) -> None:
 
     DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed
     DepthFirstTraverser.process = process
+
+
+def update_checks_once(limit: int = 4096) -> None:
+    """moto validates an UpdateExpression with ten walks of its tree per UpdateItem (twice for an item
+    that does not exist yet), and the first three only check the expression against its names and the
+    table's key: at most one SET, REMOVE, ADD clause each, no overlapping paths, no key attribute
+    updated. Those three call `find_clauses` on every sub-expression (quadratic in the expression) and
+    are most of a validation. Their verdict depends on the expression's text, its attribute names and
+    the table's key alone: once an expression passed them with those, they are not walked again (the
+    other seven, which read and rewrite against the item, always are). An expression that fails them
+    fails every time. Installed after `expressions_parsed_once` (which marks each parsed tree with its
+    text). Embedded AWS process only (requests run one at a time, see LocalAwsApp)."""
+    from moto.dynamodb.parsing.validators import (
+        ActionCountValidator, OverlappingPathsValidator, UpdateExpressionValidator, UpdateHashRangeKeyValidator,
+    )
+
+    if getattr(UpdateExpressionValidator.validate, "_checks_once", False):
+        return
+    item_independent = (ActionCountValidator, OverlappingPathsValidator, UpdateHashRangeKeyValidator)
+    initialise = UpdateExpressionValidator.__init__
+    passed: set = set()
+
+    def __init__(self, expression, *args, **kwargs):
+        initialise(self, expression, *args, **kwargs)
+        text = getattr(expression, "expression_text", None)
+        names = self.expression_attribute_names or {}
+        self.checks_key = None if text is None else (
+            text, tuple(sorted(names.items())), tuple(self.table.table_key_attrs))
+
+    def validate(self):
+        key = self.checks_key
+        known = key is not None and key in passed
+        node = self.node_to_validate
+        for processor in self.processors:
+            if isinstance(processor, item_independent):
+                if known:
+                    continue
+            elif key is not None and not known:
+                if len(passed) >= limit:
+                    passed.clear()
+                passed.add(key)  # the item-independent checks (first in moto's list) all passed
+                known = True
+            node = processor.traverse(node)
+        return node
+
+    validate._checks_once = True
+    UpdateExpressionValidator.__init__ = __init__
+    UpdateExpressionValidator.validate = validate
 
 
 class _Unsupported(Exception):
@@ -658,6 +707,7 @@ def make_server(host: str, port: int):
         index_queries_read_their_items()
         validators_visit_faster()
         expressions_parsed_once()
+        update_checks_once()
         direct = DynamoDBDirect()
         if not direct.enabled:
             direct = None

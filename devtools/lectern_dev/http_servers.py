@@ -7,24 +7,86 @@
   the template gives a FunctionUrlConfig (same payload 2.0 event shape);
 - the dev pages: mailbox of every email sent, Swagger UI, the OpenAPI document.
 """
+import io
 import json
 import threading
 import time
+import traceback
 from datetime import datetime, timezone
 from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.http import http_date
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from lectern_dev import template as tpl
 
 
-class BackgroundServer:
-    """A threaded werkzeug server that starts in the background and stops on demand."""
+MAX_KEPT_BODY = 8 * 1024 * 1024  # above Lambda's 6 MB payload: a larger body is werkzeug's to refuse
 
-    def __init__(self, name: str, app: Any, host: str, port: int):
+
+class KeepAliveHandler(WSGIRequestHandler):
+    """werkzeug's request handler, keeping the client's connection open after an answer, as API Gateway
+    and function URLs do. werkzeug closes every connection (it cannot tell where an unread body ends),
+    so each request cost a TCP connection and a server thread, on both sides. A request whose body
+    length is known (Content-Length, or none at all) is read whole first; the app's answer is written
+    in one piece with its length, and the connection then waits for the client's next request. Anything
+    else (chunked or 100-continue bodies, a Content-Length that is not one plain number up to
+    MAX_KEPT_BODY, HEAD, HTTP/1.0, `Connection: close`) is werkzeug's, as before."""
+
+    def run_wsgi(self) -> None:
+        headers = self.headers
+        lengths = headers.get_all("Content-Length") or ["0"]
+        if (self.request_version != "HTTP/1.1" or self.command == "HEAD" or "Transfer-Encoding" in headers
+                or "Expect" in headers or self.close_connection or len(lengths) != 1
+                or not (lengths[0].isascii() and lengths[0].isdigit() and int(lengths[0]) <= MAX_KEPT_BODY)):
+            return super().run_wsgi()
+        body = self.rfile.read(int(lengths[0]))
+        self.environ = environ = self.make_environ()
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["wsgi.input_terminated"] = True
+        answer: dict[str, Any] = {}
+
+        def start_response(status, response_headers, exc_info=None):
+            if exc_info and answer:
+                raise exc_info[1].with_traceback(exc_info[2])
+            answer["status"], answer["headers"] = status, response_headers
+            return lambda data: answer.setdefault("written", []).append(data)
+
+        try:
+            chunks = self.server.app(environ, start_response)
+            try:
+                parts = list(chunks)
+            finally:
+                if hasattr(chunks, "close"):
+                    chunks.close()
+            data = b"".join(answer.pop("written", []) + parts)
+        except Exception:  # noqa: BLE001 - what werkzeug's handler answers when the app fails
+            from werkzeug.exceptions import InternalServerError
+
+            self.server.log("error", "Error on request:\n%s", traceback.format_exc())
+            answer = {}
+            data = b"".join(InternalServerError()(environ, start_response))
+        code = int(answer["status"].split(None, 1)[0])
+        lines = [f"{self.protocol_version} {answer['status']}", f"Server: {self.version_string()}",
+                 f"Date: {http_date()}"]
+        lines += [f"{name}: {value}" for name, value in answer["headers"] if name.lower() != "content-length"]
+        if code >= 200 and code not in (204, 304):
+            lines.append(f"Content-Length: {len(data)}")
+        else:
+            data = b""
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data)
+        self.log_request(code, len(data))
+
+
+class BackgroundServer:
+    """A threaded werkzeug server that starts in the background and stops on demand; `keep_alive`:
+    its connections stay open between requests (KeepAliveHandler)."""
+
+    def __init__(self, name: str, app: Any, host: str, port: int, *, keep_alive: bool = False):
         self.name = name
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True,
+                                                   request_handler=KeepAliveHandler if keep_alive else None)
         self.port = self._server.server_port
         self.url = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)

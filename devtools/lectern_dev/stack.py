@@ -223,14 +223,14 @@ class LocalStack:
         self._start_stream()
         runner = self._runner = WorkerPoolRunner(tpl.functions(overrides={**self.secret_arns, **_parameter_overrides()}))
         api_app, _routes = api_gateway_app(runner, self.api_port)
-        api = BackgroundServer("api", api_app, self.host, self.api_port).start()
+        api = BackgroundServer("api", api_app, self.host, self.api_port, keep_alive=True).start()
         self._servers.append(api)
         self.urls["api"] = api.url
         for spec in runner.specs.values():
             if spec.has_function_url:
                 server = BackgroundServer(f"url-{spec.logical_id}",
                                           function_url_app(runner, spec.logical_id, self.webhook_port),
-                                          self.host, self.webhook_port).start()
+                                          self.host, self.webhook_port, keep_alive=True).start()
                 self._servers.append(server)
                 self.urls["webhook"] = server.url
                 break

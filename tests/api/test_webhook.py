@@ -177,6 +177,79 @@ def test_a_duplicate_of_a_processed_event_is_one_request(shop):
     assert (stored(completed["id"]).status, stored(completed["id"]).outcome) == (PROCESSED, "fulfilled")
 
 
+def test_a_cold_environment_builds_one_dynamodb_client_for_every_table(shop, monkeypatch):
+    """A completion reads and writes a dozen models over four tables; PynamoDB would build a botocore
+    client (on a botocore session of its own, ~0.1 s of CPU) for each model at its first request.
+    They share the one client of lectern.models.base.connection(), as do its transactions."""
+    import botocore.session
+    from pynamodb.models import Model
+
+    from lectern.models import base
+
+    created = shop.checkout(email="cold@example.com")
+    completed = shop.event("checkout.session.completed", shop.emu.pay(created["checkout_session_id"])["id"])
+    pending = list(Model.__subclasses__())  # as a fresh environment: no connection, no client yet
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if "_connection" in vars(model):
+            monkeypatch.setattr(model, "_connection", None)
+    monkeypatch.setattr(base, "_connection", None)
+    built = Counter()
+    original = botocore.session.Session.create_client
+
+    def create_client(self, service_name, *args, **kwargs):
+        built[service_name] += 1
+        return original(self, service_name, *args, **kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", create_client)
+    assert shop.deliver(completed)["statusCode"] == 200
+    assert built["dynamodb"] == 1
+    shared = base.connection().client
+    assert Order._get_connection().connection.client is shared
+    assert StripeEvent._get_connection().connection.client is shared
+    assert OutboxMail._get_connection().connection.client is shared
+
+
+def test_a_model_with_other_client_settings_keeps_its_own_client(aws):
+    from pynamodb.attributes import UnicodeAttribute
+
+    from lectern.models import base
+
+    class Patient(base.KeyedModel):
+        class Meta(base.meta("ORDERS_TABLE")):
+            read_timeout_seconds = 30
+
+    class Alike(base.KeyedModel):
+        Meta = base.meta("ORDERS_TABLE")
+        note = UnicodeAttribute(null=True)
+
+    shared = base.connection().client
+    assert Alike._get_connection().connection.client is shared
+    assert Patient._get_connection().connection.client is not shared
+
+
+def test_the_shared_client_sends_a_user_agent_made_once(aws, monkeypatch):
+    """botocore rebuilds its default User-Agent for every request (a tenth of the webhook's CPU); the
+    shared DynamoDB client sends botocore's classic one, made when the client is."""
+    import botocore.session
+    from botocore.useragent import UserAgentString
+
+    from lectern.models import base
+
+    monkeypatch.setattr(base, "_connection", None)
+    client = base.connection().client
+    sent = []
+    client.meta.events.register("before-send.dynamodb.*", lambda request, **_: sent.append(request.headers["User-Agent"]))
+    monkeypatch.setattr(UserAgentString, "_build_feature_metadata",
+                        lambda self: pytest.fail("the User-Agent was rebuilt for a request"))
+    assert StripeEvent.count("evt_none") == 0
+    with pytest.raises(StripeEvent.DoesNotExist):
+        StripeEvent.get("evt_none")
+    classic = botocore.session.get_session().user_agent().encode()
+    assert len(sent) == 2 and all(agent.startswith(classic) for agent in sent)  # (and Powertools' PT/...)
+
+
 def test_a_completion_for_an_order_already_paid_is_eight_requests(shop):
     """Another event about a session already fulfilled (a replay, or Stripe's async success after
     the completion): #17, #9, the buyer's GetItem, the grant (cancelled: already active) and the

@@ -5,6 +5,7 @@ import json
 import os
 import time
 import zlib
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -257,6 +258,13 @@ SCRIPT: list[tuple[str, Any]] = [
                     "ExpressionAttributeValues": {":a": {"S": "1"}}}),
     ("UpdateItem", {"TableName": "Same", "Key": KEY, "UpdateExpression": "SET n = n + :a",
                     "ExpressionAttributeValues": {":a": {"S": "text"}}}),
+    # One text, other names: the checks that depend on the text, names and key alone (update_checks_once).
+    *[("UpdateItem", {"TableName": "Same", "Key": KEY, "UpdateExpression": "SET #a = :a, #b = :b",
+                      "ExpressionAttributeNames": {"#a": a, "#b": b},
+                      "ExpressionAttributeValues": {":a": {"S": "1"}, ":b": {"S": "2"}}})
+      for a, b in (("note", "tag"), ("note", "tag"), ("sk", "tag"), ("note", "note"), ("note", "tag"))],
+    *[("UpdateItem", {"TableName": "Same", "Key": KEY, "UpdateExpression": "SET a = :a SET b = :a",
+                      "ExpressionAttributeValues": {":a": {"S": "1"}}})] * 2,
     ("Query", {"TableName": "Same", "KeyConditionExpression": "pk = :p",
                "ExpressionAttributeValues": {":p": {"S": "p1"}}}),
     ("Query", {"TableName": "Same", "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)", "Limit": 1,
@@ -412,5 +420,43 @@ def test_an_index_query_never_sorts_the_whole_table_through_the_installed_wrappe
                              ExpressionAttributeValues={":g": {"S": "g1"}})["Items"]
         assert sorted(int(i["pk"]["S"][1:]) for i in found) == list(range(1, 30, 3))
         assert walked == []
+    finally:
+        server.shutdown()
+
+
+def test_an_update_s_item_independent_checks_run_once_per_text_and_names(monkeypatch):
+    """The checks of an UpdateExpression against its names and the table's key (moto's first three
+    validators, most of a validation) are walked once per text, names and key; the walks that read the
+    item run every time; another mapping of the same names is checked again (and refused here)."""
+    import threading
+
+    import boto3
+    from moto.dynamodb.parsing.validators import ActionCountValidator, ExpressionAttributeValueProcessor
+
+    from lectern_dev import embedded_aws
+
+    server = embedded_aws.make_server("127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{server.server_port}",
+                              region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+        client.create_table(TableName="Checks", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        walks = Counter()
+        for cls in (ActionCountValidator, ExpressionAttributeValueProcessor):
+            monkeypatch.setattr(cls, "traverse", lambda self, node, real=cls.traverse: (
+                walks.update([type(self).__name__]), real(self, node))[1])
+
+        def update(name: str, value: str):
+            return client.update_item(TableName="Checks", Key={"pk": {"S": "k"}}, UpdateExpression="SET #f = :v",
+                                      ExpressionAttributeNames={"#f": name},
+                                      ExpressionAttributeValues={":v": {"S": value}}, ReturnValues="ALL_NEW")
+
+        assert [update("status", v)["Attributes"]["status"]["S"] for v in ("a", "b", "c")] == ["a", "b", "c"]
+        assert walks == {"ActionCountValidator": 1, "ExpressionAttributeValueProcessor": 4}  # (a new item: twice)
+        with pytest.raises(client.exceptions.ClientError, match="key"):
+            update("pk", "other")
+        assert walks["ActionCountValidator"] == 2
     finally:
         server.shutdown()

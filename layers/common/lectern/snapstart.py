@@ -95,7 +95,7 @@ def prime(app: Any) -> None:
 
     _import_lazy_modules()
     _load_tracer()
-    clients = list(_build_clients())
+    clients = list({id(client): client for client in _build_clients()}.values())  # (models share one)
     for client in clients:
         _dry_run(client)
     _resolve_hosts(clients)

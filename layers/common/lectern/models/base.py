@@ -1,4 +1,4 @@
-"""What every Lectern table model shares: region, generic pk/sk keys, timeouts."""
+"""What every Lectern table model shares: region, generic pk/sk keys, timeouts, one botocore client."""
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.models import Model
 
@@ -23,26 +23,67 @@ def meta(variable: str) -> type:
     return Meta
 
 
-class KeyedModel(Model):
+_connection = None
+# What a PynamoDB Connection's botocore client is made of (its own attributes, set by TableConnection
+# from the model's Meta): a model may use the shared client only when all of these match its own.
+_CLIENT_SETTINGS = ("region", "host", "_connect_timeout_seconds", "_read_timeout_seconds",
+                    "_max_retry_attempts_exception", "_max_pool_connections", "_extra_headers",
+                    "_retry_configuration", "_aws_access_key_id", "_aws_secret_access_key", "_aws_session_token")
+
+
+def connection():
+    """The process's one PynamoDB Connection, with the settings `meta` gives every table: transactions
+    send through it, and so does every model (`LecternModel`)."""
+    global _connection
+    from pynamodb.connection import Connection
+
+    if _connection is None:
+        from botocore.config import Config
+
+        connection = Connection(region=config.region(), connect_timeout_seconds=2,
+                                read_timeout_seconds=4, max_retry_attempts=2)
+        # A fixed User-Agent (botocore's own classic one, made once): by default botocore rebuilds it
+        # for every request (twice, sanitising each of its parts for its usage metrics), about 0.1 ms
+        # of a call's 1.3-1.7 ms in the webhook. The header is informational: nothing else changes.
+        session = connection.session
+        session.set_default_client_config(Config(user_agent=session.user_agent()))
+        _connection = connection
+    return _connection
+
+
+def transaction():
+    """A PynamoDB TransactWrite on the shared connection (creating a client per call is slow)."""
+    from pynamodb.transactions import TransactWrite
+
+    return TransactWrite(connection=connection())
+
+
+class LecternModel(Model):
+    """A model whose requests go through the shared connection's botocore client.
+
+    PynamoDB gives each model class a Connection, and each Connection builds its botocore client on a
+    botocore session of its own, which loads DynamoDB's service model and endpoint rules again: about
+    0.1 s of CPU at each model's first request, a dozen times in the webhook's cold start
+    (docs/performance.md, "Webhook burst"). The model keeps its Connection (its table's key schema);
+    only the client is shared, when the model's settings are the shared connection's."""
+
+    @classmethod
+    def _get_connection(cls):
+        table = super()._get_connection()
+        own, shared = table.connection, connection()
+        if own is not shared:
+            client = shared.client
+            if own._client is not client and all(getattr(own, name, None) == getattr(shared, name, None)
+                                                  for name in _CLIENT_SETTINGS):
+                own._client = client
+        return table
+
+
+class KeyedModel(LecternModel):
     """Base for items of the single-purpose tables: generic `pk`/`sk` strings."""
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-
-
-_connection = None
-
-
-def transaction():
-    """A PynamoDB TransactWrite on one shared connection (creating a client per call is slow)."""
-    global _connection
-    from pynamodb.connection import Connection
-    from pynamodb.transactions import TransactWrite
-
-    if _connection is None:
-        _connection = Connection(region=config.region(), connect_timeout_seconds=2,
-                                 read_timeout_seconds=4, max_retry_attempts=2)
-    return TransactWrite(connection=_connection)
 
 
 def condition_failed(exc: Exception) -> bool:

@@ -12,9 +12,8 @@ from pynamodb.attributes import (
     BooleanAttribute, DiscriminatorAttribute, NumberAttribute, UnicodeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
-from lectern.models.base import meta
+from lectern.models.base import LecternModel, meta
 
 PUBLISHED = "PUBLISHED"
 
@@ -32,7 +31,7 @@ class CatalogIndex(GlobalSecondaryIndex):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
-class CatalogItem(Model):
+class CatalogItem(LecternModel):
     Meta = meta("CATALOG_TABLE")
 
     pk = UnicodeAttribute(hash_key=True)

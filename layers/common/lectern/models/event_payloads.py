@@ -10,15 +10,14 @@ events, so `lectern_admin events replay` can still fetch any event whose body is
 import time
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.models import Model
 
-from lectern.models.base import meta
+from lectern.models.base import LecternModel, meta
 
 PAYLOAD_RETENTION_DAYS = 30
 PAYLOAD_KEY_SUFFIX = "#payload"
 
 
-class StripeEventPayload(Model):
+class StripeEventPayload(LecternModel):
     Meta = meta("STRIPE_EVENTS_TABLE")
 
     stripe_event_id = UnicodeAttribute(hash_key=True)  # "<event id>#payload": never an event id itself

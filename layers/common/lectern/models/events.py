@@ -5,14 +5,13 @@ conditional write, so the id is unique and a processed event is never
 applied twice.
 """
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.models import Model
 
-from lectern.models.base import meta
+from lectern.models.base import LecternModel, meta
 
 RECEIVED, PROCESSED, FAILED = "received", "processed", "failed"
 
 
-class StripeEvent(Model):
+class StripeEvent(LecternModel):
     Meta = meta("STRIPE_EVENTS_TABLE")
 
     stripe_event_id = UnicodeAttribute(hash_key=True)
