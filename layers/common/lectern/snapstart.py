@@ -382,7 +382,7 @@ def _canned_events(app: Any, routes: list[Any], token: str | None = None,
     validation); each GET route. With the priming token, if any."""
     yield _event("GET", "/snapstart-priming/no-such-route")
     for route in routes:
-        path = "/".join("x" if part.startswith("<") else part for part in route.path.split("/"))
+        path = canned_path(route.path)
         body = (bodies or {}).get((route.method, route.path))
         if body is not None:
             yield _event(route.method, path, body=json.dumps(body), token=token)
@@ -390,6 +390,11 @@ def _canned_events(app: Any, routes: list[Any], token: str | None = None,
             yield _event(route.method, path, body="{}")
         elif route.method == "GET":
             yield _event("GET", path, token=token)
+
+
+def canned_path(route_path: str) -> str:
+    """The path priming requests for a route: each parameter `x`, which matches nothing."""
+    return "/".join("x" if part.startswith("<") else part for part in route_path.split("/"))
 
 
 def _refuses_empty_body(app: Any, route: Any) -> bool:
