@@ -1,9 +1,9 @@
 """Lesson function: GET /learn/{course_slug}/lessons/{lesson_slug}, one lesson with a signed
 playback token.
 
-A function of its own because the token is signed with RS256: PyJWT then loads cryptography (about
-40 ms of every cold start), which only this function's layer carries (PlaybackLayer); the learner's
-other routes stay without it (docs/performance.md). A preview lesson opens without signing in; the
+A function of its own because the token is signed with RS256, which needs cryptography's RSA (20-25 ms
+of every cold start; lectern.learning.playback); only this function's layer carries it (PlaybackLayer),
+so the learner's other routes stay without it (docs/performance.md). A preview lesson opens without signing in; the
 answer carries a personal, short-lived token, so nothing may be cached (`no-store`).
 """
 from __future__ import annotations  # the routes' pydantic annotations are read at build time only

@@ -10,8 +10,8 @@ import uuid
 from dataclasses import dataclass
 
 from lectern import config, secrets
-from lectern.pyjwt import jwt
 from lectern.clock import utcnow
+from lectern.pyjwt import jwt
 
 config.require("AUTH_SECRET_ARN")  # at import: no function that mints or checks tokens starts without its key
 
