@@ -409,6 +409,46 @@ def update_checks_once(limit: int = 4096) -> None:
     UpdateExpressionValidator.validate = validate
 
 
+def conditions_parsed_once(limit: int = 4096) -> None:
+    """moto parses every ConditionExpression twice per request (once to check the names and values it
+    uses, once to evaluate it), from its tokens to a tree of operators, whose leaves hold the resolved
+    names and values. That tree depends on the text, the names and the values alone, and evaluating it
+    changes nothing in it: kept per (text, names, values), so a conditional write with the same
+    condition and values as an earlier one (PynamoDB names them `#0`, `:0`... in order) is parsed
+    once. An expression that fails to parse fails every time (nothing is kept). Embedded AWS process
+    only; up to `limit` conditions are kept."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    if getattr(ConditionExpressionParser.parse, "_parsed_once", False):
+        return
+    parse_condition = ConditionExpressionParser.parse
+    trees: dict[tuple, tuple] = {}
+
+    def parse(self):
+        try:
+            key = (self.condition_expression, json.dumps(self.expression_attribute_names, sort_keys=True),
+                   json.dumps(self.expression_attribute_values, sort_keys=True))
+        except (TypeError, ValueError):  # not what a JSON request holds: moto's own parse
+            return parse_condition(self)
+        kept = trees.get(key)
+        if kept is None:
+            names_before, values_before = len(self.expr_attr_names_found), len(self.expr_attr_values_found)
+            tree = parse_condition(self)
+            kept = (tree, tuple(self.expr_attr_names_found[names_before:]),
+                    tuple(self.expr_attr_values_found[values_before:]))
+            if len(trees) >= limit:
+                trees.clear()
+            trees[key] = kept
+            return tree
+        tree, names_found, values_found = kept
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
+        return tree
+
+    parse._parsed_once = True
+    ConditionExpressionParser.parse = parse
+
+
 class _Unsupported(Exception):
     """A shape (or a value) the direct JSON writer does not handle: moto's own serializer answers."""
 
@@ -636,6 +676,47 @@ class DynamoDBDirect:
         return handler.call_action()
 
 
+_PLAIN_HEADER = None  # compiled on first use: a header line the email parser would read as one field
+_plain_headers_here = threading.local()
+
+
+def plain_headers_parsed_directly() -> None:
+    """http.server reads a request's headers with `http.client.parse_headers`, which hands them to the
+    email package's feed parser: about a sixth of the embedded AWS's time per DynamoDB call. For
+    header lines of the ordinary form (`Name: value`, no continuation line) the result is the same
+    message built directly: the fields in order, each value as compat32 reads it (leading blanks
+    stripped, the line ending dropped), an empty payload. Any other line, and any thread that is not
+    serving DynamoDB here (`request_handler` sets the flag), gets the email parser as before.
+    Embedded AWS process (and its tests) only."""
+    import email.parser
+    import http.client
+    import re
+
+    global _PLAIN_HEADER
+    if getattr(http.client.parse_headers, "_plain_directly", False):
+        return
+    _PLAIN_HEADER = re.compile(r"([\x21-\x39\x3b-\x7e]+):(.*)", re.DOTALL)
+    parse_headers = http.client.parse_headers
+
+    def parse(fp, _class=http.client.HTTPMessage):
+        if not getattr(_plain_headers_here, "on", False):
+            return parse_headers(fp, _class=_class)
+        lines = http.client._read_headers(fp)  # (its limits: line length, number of headers)
+        message = _class()
+        fields = []
+        for line in lines[:-1] if lines and lines[-1] in (b"\r\n", b"\n") else lines:  # (the blank line ends them)
+            match = _PLAIN_HEADER.fullmatch(line.decode("iso-8859-1"))
+            if match is None:
+                return email.parser.Parser(_class=_class).parsestr(b"".join(lines).decode("iso-8859-1"))
+            fields.append((match.group(1), match.group(2).lstrip(" \t").rstrip("\r\n")))
+        message._headers = fields
+        message.set_payload("")
+        return message
+
+    parse._plain_directly = True
+    http.client.parse_headers = parse
+
+
 def request_handler(app: LocalAwsApp, direct: DynamoDBDirect | None):
     """moto's werkzeug request handler, with DynamoDB requests answered by `direct` straight from the
     parsed request (one at a time, under the app's lock), their response written in one piece.
@@ -647,10 +728,22 @@ def request_handler(app: LocalAwsApp, direct: DynamoDBDirect | None):
     from werkzeug.http import http_date
 
     server_header = None
+    date_header = (0, "")  # (second, its HTTP date)
+    if direct is not None:
+        plain_headers_parsed_directly()
 
     class Handler(MotoRequestHandler):
+        def parse_request(self) -> bool:
+            if direct is None:
+                return super().parse_request()
+            _plain_headers_here.on = True
+            try:
+                return super().parse_request()
+            finally:
+                _plain_headers_here.on = False
+
         def run_wsgi(self) -> None:
-            nonlocal server_header
+            nonlocal server_header, date_header
             headers = self.headers
             length = headers.get("Content-Length")
             if (direct is None or self.command != "POST" or length is None
@@ -677,8 +770,11 @@ def request_handler(app: LocalAwsApp, direct: DynamoDBDirect | None):
                 phrase = HTTPStatus(int(status)).phrase
             except ValueError:
                 phrase = ""
+            now = int(time.time())
+            if date_header[0] != now:
+                date_header = (now, http_date(now))
             lines = [f"{self.protocol_version} {status} {phrase}", f"Server: {server_header}",
-                     f"Date: {http_date()}"]
+                     f"Date: {date_header[1]}"]
             names = set()
             for name, value in response_headers.items():
                 lines.append(f"{name}: {value}")
@@ -708,6 +804,7 @@ def make_server(host: str, port: int):
         validators_visit_faster()
         expressions_parsed_once()
         update_checks_once()
+        conditions_parsed_once()
         direct = DynamoDBDirect()
         if not direct.enabled:
             direct = None

@@ -460,3 +460,82 @@ def test_an_update_s_item_independent_checks_run_once_per_text_and_names(monkeyp
         assert walks["ActionCountValidator"] == 2
     finally:
         server.shutdown()
+
+
+def test_a_condition_is_parsed_once_per_text_names_and_values(monkeypatch):
+    """A ConditionExpression is parsed (moto parses it twice a request) once per text, names and values;
+    the kept tree answers for those values only: the same text with other values is parsed again and
+    decides by them; a request moto refuses for what its condition uses is refused every time."""
+    import threading
+
+    import boto3
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    from lectern_dev import embedded_aws
+
+    server = embedded_aws.make_server("127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{server.server_port}",
+                              region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+        client.create_table(TableName="Conditions", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        client.put_item(TableName="Conditions", Item={"pk": {"S": "k"}, "status": {"S": "pending"}})
+        parsed = Counter()
+        monkeypatch.setattr(ConditionExpressionParser, "_make_op_condition", lambda self, node, real=(
+            ConditionExpressionParser._make_op_condition): (parsed.update([self.condition_expression]),
+                                                           real(self, node))[1])
+
+        def move(expected: str, to: str) -> bool:
+            try:
+                client.update_item(TableName="Conditions", Key={"pk": {"S": "k"}}, UpdateExpression="SET #s = :to",
+                                   ConditionExpression="#s = :expected", ExpressionAttributeNames={"#s": "status"},
+                                   ExpressionAttributeValues={":to": {"S": to}, ":expected": {"S": expected}})
+                return True
+            except client.exceptions.ConditionalCheckFailedException:
+                return False
+
+        assert move("pending", "paid") is True
+        assert parsed["#s = :expected"] == 1  # (twice in the request: once parsed)
+        assert move("pending", "paid") is False  # the same condition, kept: decided by the item as it is now
+        assert parsed["#s = :expected"] == 1
+        assert move("paid", "refunded") is True  # other values: parsed again, and they decide
+        assert parsed["#s = :expected"] == 2
+        assert client.get_item(TableName="Conditions", Key={"pk": {"S": "k"}})["Item"]["status"]["S"] == "refunded"
+        for _ in range(2):
+            # What the kept tree found (the names and values it uses) is checked as moto checks it, each time.
+            with pytest.raises(client.exceptions.ClientError, match="unused"):
+                client.put_item(TableName="Conditions", Item={"pk": {"S": "k"}}, ConditionExpression="#s = :v",
+                                ExpressionAttributeNames={"#s": "status", "#extra": "other"},
+                                ExpressionAttributeValues={":v": {"S": "x"}})
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize("raw", [
+    (b"Host: 127.0.0.1:4566\r\nX-Amz-Target: DynamoDB_20120810.GetItem\r\nContent-Length: 2\r\n"
+     b"Authorization: AWS4-HMAC-SHA256 Credential=a/b, SignedHeaders=host, Signature=0\r\n\r\n"),
+    b"A:no-space\r\nB:   lead and trail   \r\nB: twice\r\nEmpty:\r\nBare-LF: 1\n\r\n",
+    b"x-\xe9: latin-1\r\n\r\n",
+    b"Folded: one\r\n  two\r\nNext: 3\r\n\r\n",  # a continuation line: the email parser's own
+    b"Bad Name: 1\r\nOk: 2\r\n\r\n",  # not a field to the email parser: its own answer
+    b"\r\n",
+])
+def test_plain_headers_parse_as_the_email_parser_reads_them(raw):
+    import http.client
+    import io
+
+    from lectern_dev import embedded_aws
+
+    def parsed() -> dict:
+        message = http.client.parse_headers(io.BytesIO(raw))
+        return {**vars(message), "defects": [type(defect) for defect in message.defects]}
+
+    embedded_aws.plain_headers_parsed_directly()
+    expected = parsed()  # (this thread: the email parser)
+    embedded_aws._plain_headers_here.on = True
+    try:
+        assert parsed() == expected
+    finally:
+        embedded_aws._plain_headers_here.on = False
