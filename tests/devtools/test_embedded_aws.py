@@ -389,128 +389,112 @@ def test_the_direct_path_costs_the_embedded_aws_less_cpu_than_motos(both_paths):
     assert cost[direct] < cost[moto] * 0.7, cost
 
 
-def test_an_index_query_never_sorts_the_whole_table_through_the_installed_wrappers(monkeypatch):
+@pytest.fixture
+def in_process_client():
+    """A DynamoDB client of an embedded AWS server run in this process, where a test can watch moto's
+    classes through the wrappers the server installs."""
+    import threading
+
+    from lectern_dev import embedded_aws
+
+    server = embedded_aws.make_server("127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{server.server_port}",
+                       region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+    server.shutdown()
+
+
+def _keyed_by_pk(client, table: str) -> None:
+    client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+
+
+def test_an_index_query_never_sorts_the_whole_table_through_the_installed_wrappers(in_process_client, monkeypatch):
     """The wrappers stack (partition first, then index items): each must bind moto's own arguments, or
     the index wrapper silently hands every index query back to moto's walk of the whole table (it did:
     the first wrapper's (*args, **kwargs) signature hid `hash_key_conditions` from the second)."""
-    import threading
-
-    import boto3
     from moto.dynamodb.models.table import Table
 
-    from lectern_dev import embedded_aws
-
-    server = embedded_aws.make_server("127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{server.server_port}",
-                              region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
-        client.create_table(
-            TableName="W", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "g")],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[{"IndexName": "byg", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                                     "Projection": {"ProjectionType": "ALL"}}])
-        for i in range(30):
-            client.put_item(TableName="W", Item={"pk": {"S": f"p{i}"}, "g": {"S": f"g{i % 3}"}})
-        walked = []
-        real = Table.all_items
-        monkeypatch.setattr(Table, "all_items", lambda self: walked.append(self.name) or real(self))
-        found = client.query(TableName="W", IndexName="byg", KeyConditionExpression="g = :g",
-                             ExpressionAttributeValues={":g": {"S": "g1"}})["Items"]
-        assert sorted(int(i["pk"]["S"][1:]) for i in found) == list(range(1, 30, 3))
-        assert walked == []
-    finally:
-        server.shutdown()
+    client = in_process_client
+    client.create_table(
+        TableName="W", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "g")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[{"IndexName": "byg", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                 "Projection": {"ProjectionType": "ALL"}}])
+    for i in range(30):
+        client.put_item(TableName="W", Item={"pk": {"S": f"p{i}"}, "g": {"S": f"g{i % 3}"}})
+    walked = []
+    real = Table.all_items
+    monkeypatch.setattr(Table, "all_items", lambda self: walked.append(self.name) or real(self))
+    found = client.query(TableName="W", IndexName="byg", KeyConditionExpression="g = :g",
+                         ExpressionAttributeValues={":g": {"S": "g1"}})["Items"]
+    assert sorted(int(i["pk"]["S"][1:]) for i in found) == list(range(1, 30, 3))
+    assert walked == []
 
 
-def test_an_update_s_item_independent_checks_run_once_per_text_and_names(monkeypatch):
+def test_an_update_s_item_independent_checks_run_once_per_text_and_names(in_process_client, monkeypatch):
     """The checks of an UpdateExpression against its names and the table's key (moto's first three
     validators, most of a validation) are walked once per text, names and key; the walks that read the
     item run every time; another mapping of the same names is checked again (and refused here)."""
-    import threading
-
-    import boto3
     from moto.dynamodb.parsing.validators import ActionCountValidator, ExpressionAttributeValueProcessor
 
-    from lectern_dev import embedded_aws
+    client = in_process_client
+    _keyed_by_pk(client, "Checks")
+    walks = Counter()
+    for cls in (ActionCountValidator, ExpressionAttributeValueProcessor):
+        monkeypatch.setattr(cls, "traverse", lambda self, node, real=cls.traverse: (
+            walks.update([type(self).__name__]), real(self, node))[1])
 
-    server = embedded_aws.make_server("127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{server.server_port}",
-                              region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
-        client.create_table(TableName="Checks", BillingMode="PAY_PER_REQUEST",
-                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
-        walks = Counter()
-        for cls in (ActionCountValidator, ExpressionAttributeValueProcessor):
-            monkeypatch.setattr(cls, "traverse", lambda self, node, real=cls.traverse: (
-                walks.update([type(self).__name__]), real(self, node))[1])
+    def update(name: str, value: str):
+        return client.update_item(TableName="Checks", Key={"pk": {"S": "k"}}, UpdateExpression="SET #f = :v",
+                                  ExpressionAttributeNames={"#f": name},
+                                  ExpressionAttributeValues={":v": {"S": value}}, ReturnValues="ALL_NEW")
 
-        def update(name: str, value: str):
-            return client.update_item(TableName="Checks", Key={"pk": {"S": "k"}}, UpdateExpression="SET #f = :v",
-                                      ExpressionAttributeNames={"#f": name},
-                                      ExpressionAttributeValues={":v": {"S": value}}, ReturnValues="ALL_NEW")
-
-        assert [update("status", v)["Attributes"]["status"]["S"] for v in ("a", "b", "c")] == ["a", "b", "c"]
-        assert walks == {"ActionCountValidator": 1, "ExpressionAttributeValueProcessor": 4}  # (a new item: twice)
-        with pytest.raises(client.exceptions.ClientError, match="key"):
-            update("pk", "other")
-        assert walks["ActionCountValidator"] == 2
-    finally:
-        server.shutdown()
+    assert [update("status", v)["Attributes"]["status"]["S"] for v in ("a", "b", "c")] == ["a", "b", "c"]
+    assert walks == {"ActionCountValidator": 1, "ExpressionAttributeValueProcessor": 4}  # (a new item: twice)
+    with pytest.raises(client.exceptions.ClientError, match="key"):
+        update("pk", "other")
+    assert walks["ActionCountValidator"] == 2
 
 
-def test_a_condition_is_parsed_once_per_text_names_and_values(monkeypatch):
+def test_a_condition_is_parsed_once_per_text_names_and_values(in_process_client, monkeypatch):
     """A ConditionExpression is parsed (moto parses it twice a request) once per text, names and values;
     the kept tree answers for those values only: the same text with other values is parsed again and
     decides by them; a request moto refuses for what its condition uses is refused every time."""
-    import threading
-
-    import boto3
     from moto.dynamodb.comparisons import ConditionExpressionParser
 
-    from lectern_dev import embedded_aws
+    client = in_process_client
+    _keyed_by_pk(client, "Conditions")
+    client.put_item(TableName="Conditions", Item={"pk": {"S": "k"}, "status": {"S": "pending"}})
+    parsed = Counter()
+    monkeypatch.setattr(ConditionExpressionParser, "_make_op_condition", lambda self, node, real=(
+        ConditionExpressionParser._make_op_condition): (parsed.update([self.condition_expression]),
+                                                       real(self, node))[1])
 
-    server = embedded_aws.make_server("127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{server.server_port}",
-                              region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
-        client.create_table(TableName="Conditions", BillingMode="PAY_PER_REQUEST",
-                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
-        client.put_item(TableName="Conditions", Item={"pk": {"S": "k"}, "status": {"S": "pending"}})
-        parsed = Counter()
-        monkeypatch.setattr(ConditionExpressionParser, "_make_op_condition", lambda self, node, real=(
-            ConditionExpressionParser._make_op_condition): (parsed.update([self.condition_expression]),
-                                                           real(self, node))[1])
+    def move(expected: str, to: str) -> bool:
+        try:
+            client.update_item(TableName="Conditions", Key={"pk": {"S": "k"}}, UpdateExpression="SET #s = :to",
+                               ConditionExpression="#s = :expected", ExpressionAttributeNames={"#s": "status"},
+                               ExpressionAttributeValues={":to": {"S": to}, ":expected": {"S": expected}})
+            return True
+        except client.exceptions.ConditionalCheckFailedException:
+            return False
 
-        def move(expected: str, to: str) -> bool:
-            try:
-                client.update_item(TableName="Conditions", Key={"pk": {"S": "k"}}, UpdateExpression="SET #s = :to",
-                                   ConditionExpression="#s = :expected", ExpressionAttributeNames={"#s": "status"},
-                                   ExpressionAttributeValues={":to": {"S": to}, ":expected": {"S": expected}})
-                return True
-            except client.exceptions.ConditionalCheckFailedException:
-                return False
-
-        assert move("pending", "paid") is True
-        assert parsed["#s = :expected"] == 1  # (twice in the request: once parsed)
-        assert move("pending", "paid") is False  # the same condition, kept: decided by the item as it is now
-        assert parsed["#s = :expected"] == 1
-        assert move("paid", "refunded") is True  # other values: parsed again, and they decide
-        assert parsed["#s = :expected"] == 2
-        assert client.get_item(TableName="Conditions", Key={"pk": {"S": "k"}})["Item"]["status"]["S"] == "refunded"
-        for _ in range(2):
-            # What the kept tree found (the names and values it uses) is checked as moto checks it, each time.
-            with pytest.raises(client.exceptions.ClientError, match="unused"):
-                client.put_item(TableName="Conditions", Item={"pk": {"S": "k"}}, ConditionExpression="#s = :v",
-                                ExpressionAttributeNames={"#s": "status", "#extra": "other"},
-                                ExpressionAttributeValues={":v": {"S": "x"}})
-    finally:
-        server.shutdown()
+    assert move("pending", "paid") is True
+    assert parsed["#s = :expected"] == 1  # (twice in the request: once parsed)
+    assert move("pending", "paid") is False  # the same condition, kept: decided by the item as it is now
+    assert parsed["#s = :expected"] == 1
+    assert move("paid", "refunded") is True  # other values: parsed again, and they decide
+    assert parsed["#s = :expected"] == 2
+    assert client.get_item(TableName="Conditions", Key={"pk": {"S": "k"}})["Item"]["status"]["S"] == "refunded"
+    for _ in range(2):
+        # What the kept tree found (the names and values it uses) is checked as moto checks it, each time.
+        with pytest.raises(client.exceptions.ClientError, match="unused"):
+            client.put_item(TableName="Conditions", Item={"pk": {"S": "k"}}, ConditionExpression="#s = :v",
+                            ExpressionAttributeNames={"#s": "status", "#extra": "other"},
+                            ExpressionAttributeValues={":v": {"S": "x"}})
 
 
 @pytest.mark.parametrize("raw", [
