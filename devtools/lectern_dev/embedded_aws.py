@@ -676,7 +676,6 @@ class DynamoDBDirect:
         return handler.call_action()
 
 
-_PLAIN_HEADER = None  # compiled on first use: a header line the email parser would read as one field
 _plain_headers_here = threading.local()
 
 
@@ -692,10 +691,9 @@ def plain_headers_parsed_directly() -> None:
     import http.client
     import re
 
-    global _PLAIN_HEADER
     if getattr(http.client.parse_headers, "_plain_directly", False):
         return
-    _PLAIN_HEADER = re.compile(r"([\x21-\x39\x3b-\x7e]+):(.*)", re.DOTALL)
+    plain_header = re.compile(r"([\x21-\x39\x3b-\x7e]+):(.*)", re.DOTALL)  # a line the email parser reads as one field
     parse_headers = http.client.parse_headers
 
     def parse(fp, _class=http.client.HTTPMessage):
@@ -705,7 +703,7 @@ def plain_headers_parsed_directly() -> None:
         message = _class()
         fields = []
         for line in lines[:-1] if lines and lines[-1] in (b"\r\n", b"\n") else lines:  # (the blank line ends them)
-            match = _PLAIN_HEADER.fullmatch(line.decode("iso-8859-1"))
+            match = plain_header.fullmatch(line.decode("iso-8859-1"))
             if match is None:
                 return email.parser.Parser(_class=_class).parsestr(b"".join(lines).decode("iso-8859-1"))
             fields.append((match.group(1), match.group(2).lstrip(" \t").rstrip("\r\n")))
