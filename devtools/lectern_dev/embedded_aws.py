@@ -719,18 +719,21 @@ def request_handler(app: LocalAwsApp, direct: DynamoDBDirect | None):
     """moto's werkzeug request handler, with DynamoDB requests answered by `direct` straight from the
     parsed request (one at a time, under the app's lock), their response written in one piece.
     Anything else, or a DynamoDB request in a form `direct` leaves to moto (chunked, compressed,
-    100-continue), goes through the WSGI app as before."""
+    100-continue), goes through the WSGI app, keeping the client's connection as AWS's endpoints do
+    (SES's sends, two per purchase, each cost a connection and a server thread; KeepAliveHandler)."""
     from http import HTTPStatus
 
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.http import http_date
+
+    from lectern_dev.http_servers import KeepAliveHandler
 
     server_header = None
     date_header = (0, "")  # (second, its HTTP date)
     if direct is not None:
         plain_headers_parsed_directly()
 
-    class Handler(MotoRequestHandler):
+    class Handler(KeepAliveHandler, MotoRequestHandler):  # (moto's make_environ, the keep-alive run_wsgi)
         def parse_request(self) -> bool:
             if direct is None:
                 return super().parse_request()

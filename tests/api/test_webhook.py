@@ -449,11 +449,23 @@ def test_won_dispute_restores_access(shop):
 
 # ------------------------------------------------------------------ other events, failures, operators
 
-def test_unhandled_event_types_are_recorded_as_ignored(shop):
+def test_unhandled_event_types_are_recorded_as_ignored_in_one_request(shop):
+    """A type no handler reads is put already processed (#17: the one conditional PutItem), and a
+    redelivery of it is the same one request, answered as a duplicate."""
+    from support.request_counter import count_requests
+
     session = shop.emu.pay(shop.checkout()["checkout_session_id"])
     succeeded = shop.event("payment_intent.succeeded", session["payment_intent"])
-    assert shop.deliver(succeeded)["json"] == {"received": True}
-    assert (stored(succeeded["id"]).status, stored(succeeded["id"]).outcome) == (PROCESSED, "ignored")
+    with count_requests() as counter:
+        assert shop.deliver(succeeded)["json"] == {"received": True}
+    assert counter.by_operation() == {"PutItem": 1}
+    record = stored(succeeded["id"])
+    assert (record.status, record.outcome, record.attempts) == (PROCESSED, "ignored", 1)
+    assert record.processed_at == record.received_at and record.payload is not None
+    with count_requests() as counter:
+        assert shop.deliver(succeeded)["statusCode"] == 200
+    assert counter.by_operation() == {"PutItem": 1}
+    assert stored(succeeded["id"]).attempts == 1
 
 
 def test_completion_for_a_session_stripe_does_not_know_is_unknown_order(shop):

@@ -128,6 +128,10 @@ def apply_event(event: dict[str, Any], payload: str, *, force: bool = False) -> 
     record, is_new = _record(event, payload)
     if not is_new and record.status == PROCESSED and not force:
         return DUPLICATE
+    if is_new and record.status == PROCESSED:  # a type no handler reads: recorded as ignored, done
+        logger.info("Stripe event applied", extra={"stripe_event_id": event["id"], "type": event["type"],
+                                                   "outcome": IGNORED})
+        return IGNORED
     context = {"stripe_event_id": event["id"], "type": event["type"]}
     detail = None
     try:
@@ -226,8 +230,13 @@ def object_problem(event_type: str, obj: dict[str, Any]) -> str | None:
 # ------------------------------------------------------------------ the record
 
 def _record(event: dict[str, Any], payload: str) -> tuple[StripeEvent, bool]:
+    """(the record, True) if this delivery created it, else (the stored record, False). A type no
+    handler reads is recorded processed (outcome `ignored`) by that one put: nothing is left to do."""
+    now = iso()
     record = StripeEvent(event["id"], type=event["type"], status=RECEIVED,
-                         object_id=event["data"]["object"].get("id"), received_at=iso())
+                         object_id=event["data"]["object"].get("id"), received_at=now)
+    if event["type"] not in HANDLERS:
+        record.status, record.processed_at, record.outcome, record.attempts = PROCESSED, now, IGNORED, 1
     if len(payload.encode("utf-8", "surrogatepass")) > MAX_INLINE_PAYLOAD_BYTES:
         record.payload_key = _archive_payload(event["id"], payload)  # before the record that points at it
     else:
