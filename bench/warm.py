@@ -444,21 +444,19 @@ class Floors:
             "ResponseContentDisposition": "attachment; filename=\"x\"", "ResponseContentType": "text/plain"})
 
     # --- webhook
-    def webhook_record_once(self, event_id: str, duplicate: bool):
+    def webhook_record_once(self, event_id: str):
+        """#17: one conditional put (an ignored type is put already processed; a duplicate's put fails
+        and answers the stored record)."""
         import hashlib
         import hmac
 
         hmac.new(WEBHOOK_SECRET.encode(), b"1." + event_id.encode(), hashlib.sha256).hexdigest()
         try:
             self.ddb.put_item(TableName="StripeEventsTable", ConditionExpression="attribute_not_exists(stripe_event_id)",
-                              Item={"stripe_event_id": self.s(event_id), "status": self.s("received")},
+                              Item={"stripe_event_id": self.s(event_id), "status": self.s("processed")},
                               ReturnValuesOnConditionCheckFailure="ALL_OLD")
         except self.ddb.exceptions.ConditionalCheckFailedException:
             pass
-        if not duplicate:
-            self.ddb.update_item(TableName="StripeEventsTable", Key={"stripe_event_id": self.s(event_id)},
-                                 UpdateExpression="SET #st = :p", ExpressionAttributeNames={"#st": "status"},
-                                 ExpressionAttributeValues={":p": self.s("processed")})
 
     def fulfillment_setup(self, n: int) -> str:
         """A pending order of the floor's own (written outside the timed part)."""
@@ -470,7 +468,7 @@ class Floors:
         return order_id
 
     def fulfillment(self, order_id: str, session_id: str):
-        """A guest's checkout.session.completed: 12 DynamoDB requests, the session from Stripe, two emails."""
+        """A guest's checkout.session.completed: 10 DynamoDB requests, the session from Stripe, two emails."""
         s, ddb, new = self.s, self.ddb, "attribute_not_exists(pk)"
         email, user_id, event_id = unique_email("floor-guest"), uuid.uuid4().hex, f"evt_floor_{uuid.uuid4().hex}"
         order_key = {"pk": s(f"ORDER#{order_id}"), "sk": s("ORDER")}
@@ -479,23 +477,24 @@ class Floors:
         self.stripe.v1.checkout.sessions.retrieve(session_id, params={"expand": ["line_items"]})
         ddb.query(TableName="OrdersTable", KeyConditionExpression="pk = :p", ConsistentRead=True,
                   ExpressionAttributeValues={":p": s(f"ORDER#{order_id}")})                                  # 2
-        ddb.transact_write_items(TransactItems=[                                                           # 3
-            {"Update": {"TableName": "OrdersTable", "Key": order_key, "UpdateExpression": "SET #st = :paid",
-                        "ConditionExpression": "#st = :pending", "ExpressionAttributeNames": {"#st": "status"},
-                        "ExpressionAttributeValues": {":paid": s("paid"), ":pending": s("pending")}}},
-            {"Put": {"TableName": "OrdersTable", "Item": {"pk": s(f"PAYMENT_INTENT#pi_{order_id}"),
-                                                           "sk": s("PAYMENT_INTENT"), "order_id": s(order_id)}}}])
-        ddb.query(TableName="OrdersTable", KeyConditionExpression="pk = :p AND begins_with(sk, :c)",
-                  ExpressionAttributeValues={":p": s(f"CHECKOUTS#{email}"), ":c": s(f"{self.other_course_id}#")})  # 3a
         ddb.get_item(TableName="UsersTable", Key={"pk": s(f"EMAIL#{email}"), "sk": s("EMAIL")},
-                     ConsistentRead=True)                                                                   # 4
-        ddb.transact_write_items(TransactItems=[                                                           # 5
+                     ConsistentRead=True)                                                                   # 3
+        ddb.transact_write_items(TransactItems=[                                                           # 4
             {"Put": {"TableName": "UsersTable", "ConditionExpression": new,
                      "Item": {"pk": s(f"EMAIL#{email}"), "sk": s("EMAIL"), "user_id": s(user_id)}}},
             {"Put": {"TableName": "UsersTable", "ConditionExpression": new,
                      "Item": {"pk": s(f"USER#{user_id}"), "sk": s("PROFILE"), "email": s(email)}}}])
-        ddb.update_item(TableName="OrdersTable", Key=order_key, UpdateExpression="SET user_id = :u, gsi1pk = :g",
-                        ExpressionAttributeValues={":u": s(user_id), ":g": s(f"USER#{user_id}")})           # 6
+        ddb.transact_write_items(TransactItems=[                                                           # 5
+            {"Update": {"TableName": "OrdersTable", "Key": order_key,
+                        "UpdateExpression": "SET #st = :paid, user_id = :u, gsi1pk = :g",
+                        "ConditionExpression": "#st = :pending AND attribute_not_exists(user_id)",
+                        "ExpressionAttributeNames": {"#st": "status"},
+                        "ExpressionAttributeValues": {":paid": s("paid"), ":pending": s("pending"),
+                                                      ":u": s(user_id), ":g": s(f"USER#{user_id}")}}},
+            {"Put": {"TableName": "OrdersTable", "Item": {"pk": s(f"PAYMENT_INTENT#pi_{order_id}"),
+                                                           "sk": s("PAYMENT_INTENT"), "order_id": s(order_id)}}}])
+        ddb.query(TableName="OrdersTable", KeyConditionExpression="pk = :p AND begins_with(sk, :c)",
+                  ExpressionAttributeValues={":p": s(f"CHECKOUTS#{email}"), ":c": s(f"{self.other_course_id}#")})  # 6
         ddb.transact_write_items(TransactItems=[                                                           # 7
             {"Put": {"TableName": "EntitlementsTable", "ConditionExpression": new,
                      "Item": {"pk": s(f"USER#{user_id}"), "sk": s(f"ENT#{self.other_course_id}"), "status": s("active")}}},
@@ -504,24 +503,26 @@ class Floors:
             {"ConditionCheck": {"TableName": "OrdersTable", "Key": order_key, "ConditionExpression": "#st = :paid",
                                 "ExpressionAttributeNames": {"#st": "status"},
                                 "ExpressionAttributeValues": {":paid": s("paid")}}}])
-        for stamp in ("receipt_sent_at", "claim_sent_at"):
-            ddb.update_item(TableName="OrdersTable", Key=order_key, UpdateExpression=f"SET {stamp} = :t",
-                            ConditionExpression=f"attribute_not_exists({stamp})",
-                            ExpressionAttributeValues={":t": s("now")})                                     # 8, 10
-            if stamp == "claim_sent_at":  # the token and the user's live-link hash (it supersedes older links)
-                token_hash = uuid.uuid4().hex
-                ddb.transact_write_items(TransactItems=[                                                   # 9
-                    {"Put": {"TableName": "UsersTable", "ConditionExpression": new, "Item": {
-                        "pk": s(f"TOKEN#{token_hash}"), "sk": s("TOKEN"), "purpose": s("claim")}}},
-                    {"Update": {"TableName": "UsersTable", "Key": {"pk": s(f"USER#{user_id}"), "sk": s("PROFILE")},
-                                "UpdateExpression": "SET claim_token_hash = :h",
-                                "ConditionExpression": "attribute_exists(pk)",
-                                "ExpressionAttributeValues": {":h": s(token_hash)}}}])
-            self.ses.send_email(Source="no-reply@lectern.example", Destination={"ToAddresses": [email]},
-                                Message={"Subject": {"Data": "x"}, "Body": {"Text": {"Data": "x"}}})
+        ddb.update_item(TableName="OrdersTable", Key=order_key, UpdateExpression="SET receipt_sent_at = :t",
+                        ConditionExpression="attribute_not_exists(receipt_sent_at)",
+                        ExpressionAttributeValues={":t": s("now")})                                         # 8
+        self.ses.send_email(Source="no-reply@lectern.example", Destination={"ToAddresses": [email]},
+                            Message={"Subject": {"Data": "x"}, "Body": {"Text": {"Data": "x"}}})
+        token_hash = uuid.uuid4().hex  # the token, the user's live-link hash (it supersedes older links), the stamp
+        ddb.transact_write_items(TransactItems=[                                                           # 9
+            {"Put": {"TableName": "UsersTable", "ConditionExpression": new, "Item": {
+                "pk": s(f"TOKEN#{token_hash}"), "sk": s("TOKEN"), "purpose": s("claim")}}},
+            {"Update": {"TableName": "UsersTable", "Key": {"pk": s(f"USER#{user_id}"), "sk": s("PROFILE")},
+                        "UpdateExpression": "SET claim_token_hash = :h", "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": {":h": s(token_hash)}}},
+            {"Update": {"TableName": "OrdersTable", "Key": order_key, "UpdateExpression": "SET claim_sent_at = :t",
+                        "ConditionExpression": "attribute_not_exists(claim_sent_at)",
+                        "ExpressionAttributeValues": {":t": s("now")}}}])
+        self.ses.send_email(Source="no-reply@lectern.example", Destination={"ToAddresses": [email]},
+                            Message={"Subject": {"Data": "x"}, "Body": {"Text": {"Data": "x"}}})
         ddb.update_item(TableName="StripeEventsTable", Key={"stripe_event_id": s(event_id)},
                         UpdateExpression="SET #st = :p", ExpressionAttributeNames={"#st": "status"},
-                        ExpressionAttributeValues={":p": s("processed")})                                   # 11
+                        ExpressionAttributeValues={":p": s("processed")})                                   # 10
 
 
 # ------------------------------------------------------------------ the routes
@@ -646,18 +647,18 @@ def routes(env: Environment, fx: Fixture, floors: Floors, scale: float = 1.0) ->
               n(100), fixed("GET", f"/learn/{COURSE}/lessons/{fx.lesson_slug}", token=token), always(floors.lesson)),
         Route("GET /resources/{id}/download", "DownloadFunction", 2, "#3a (#3 + #13); and the presigned URL", n(100),
               fixed("GET", f"/resources/{fx.resource_id}/download", token=token), always(floors.download), expect=302),
-        Route("webhook: checkout.session.completed (guest)", "StripeWebhookFunction", 12,
-              "#17 + #9 + paid transition (1 transaction) + #23 (the buyer's other open checkouts) + EMAIL# "
-              "GetItem + #7 + bind order + #15 + receipt stamp + claim token (1 transaction with the user's "
-              "live-link hash) + claim stamp + processed; and the session (with its line items) from Stripe, "
+        Route("webhook: checkout.session.completed (guest)", "StripeWebhookFunction", 10,
+              "#17 + #9 + EMAIL# GetItem + #7 + paid transition binding the buyer (1 transaction) + #23 (the "
+              "buyer's other open checkouts) + #15 + receipt stamp + claim token with its stamp (1 transaction "
+              "with the user's live-link hash) + processed; and the session (with its line items) from Stripe, "
               "two emails",
               fulfil_calls, completion_event, completion_floor),
-        Route("webhook: ignored event type", "StripeWebhookFunction", 2, "#17 + processed UpdateItem", n(100),
-              ignored_event, lambda i: (lambda: floors.webhook_record_once(f"evt_fi_{uuid.uuid4().hex}", False))),
+        Route("webhook: ignored event type", "StripeWebhookFunction", 1, "#17 (put already processed)", n(100),
+              ignored_event, lambda i: (lambda: floors.webhook_record_once(f"evt_fi_{uuid.uuid4().hex}"))),
         Route("webhook: duplicate of a processed event", "StripeWebhookFunction", 1,
               "#17 (the condition fails and the put returns the stored record)", n(100),
               lambda _i: ("StripeWebhookFunction", env.webhook_event(processed)),
-              lambda i: (lambda: floors.webhook_record_once(processed["id"], True))),
+              lambda i: (lambda: floors.webhook_record_once(processed["id"]))),
     ]
 
 

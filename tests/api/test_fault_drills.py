@@ -357,13 +357,14 @@ def test_webhook_fails_at_every_step_then_redelivery_completes_exactly_once(api,
 
 
 def _stamp_steps(steps: list[tuple[str, str]]) -> dict[int, str]:
-    """The index of each email's stamp write (the UpdateItem before its SendEmail; the claim token's
-    PutItem may sit in between) → which email it stamps."""
+    """The index of each email's stamp write (the write just before its SendEmail: the receipt's
+    UpdateItem; for the claim link, the transaction that issues its token and claims its stamp) →
+    which email it stamps."""
     stamps, names = {}, iter(["Your Lectern receipt", "Set your password to start learning"])
     for index, (service, _operation) in enumerate(steps):
         if service == "ses":
             back = index - 1
-            while steps[back] != ("dynamodb", "UpdateItem"):
+            while steps[back] not in (("dynamodb", "UpdateItem"), ("dynamodb", "TransactWriteItems")):
                 back -= 1
             stamps[back] = next(names)
     return stamps

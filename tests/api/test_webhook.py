@@ -117,12 +117,12 @@ def test_paid_checkout_grants_access_binds_the_guest_and_emails_once(shop):
     assert json.loads(record.payload)["id"] == completed["id"]
 
 
-def test_a_guest_completion_is_twelve_requests(shop):
-    """#17, #9 (the order and its items in one Query), the paid transition (1 transaction), #23 (the
-    buyer's other open checkouts for the course, to expire them), #6's EMAIL# GetItem, #7, binding
-    the order, #15, the receipt stamp, the claim token (one transaction with the user's live-link
-    hash, which supersedes older links), the claim stamp, and the event's processed UpdateItem; no
-    reload of the order after the transition."""
+def test_a_guest_completion_is_ten_requests(shop):
+    """#17, #9 (the order and its items in one Query), #6's EMAIL# GetItem and #7 (the guest's account,
+    made before the transition), the paid transition binding the order to it (1 transaction), #23 (the
+    buyer's other open checkouts for the course, to expire them), #15, the receipt stamp, the claim
+    token with its stamp (one transaction with the user's live-link hash, which supersedes older links),
+    and the event's processed UpdateItem; no reload of the order after the transition."""
     from support.request_counter import count_requests
 
     created = shop.checkout(email="count@example.com")
@@ -130,9 +130,12 @@ def test_a_guest_completion_is_twelve_requests(shop):
     with count_requests() as counter:
         assert shop.deliver(shop.event("checkout.session.completed", session["id"]))["statusCode"] == 200
     assert counter.by_operation() == {"PutItem": 1, "Query": 2, "TransactWriteItems": 4, "GetItem": 1,
-                                      "UpdateItem": 4}
+                                      "UpdateItem": 2}
     # The receipt was written from the order as the transition left it, without reading it back.
     order = order_of(created)
+    assert (order.user_id, order.gsi1pk) == (user_id_for_email("count@example.com"), f"USER#{order.user_id}")
+    assert order.gsi1sk == order.created_at and order.claim_sent_at and order.receipt_sent_at
+    assert len(emails("Set your password", "count@example.com")) == 1
     [receipt] = emails("receipt", "count@example.com")
     assert order.status == PAID and f"Order {order.id} ({order.paid_at})" in receipt.body
     assert "Total paid: 49.00 USD" in receipt.body
@@ -140,7 +143,7 @@ def test_a_guest_completion_is_twelve_requests(shop):
 
 def test_a_paid_session_with_a_customer_records_it_in_the_same_requests(shop):
     """Stripe made a Customer for the session (customer_creation=always, or an existing one):
-    the order keeps its id, written by the paid transition itself (still eleven requests)."""
+    the order keeps its id, written by the paid transition itself (still ten requests)."""
     from support.request_counter import count_requests
 
     created = shop.checkout(email="customer@example.com")
@@ -150,7 +153,7 @@ def test_a_paid_session_with_a_customer_records_it_in_the_same_requests(shop):
     shop.emu.pay(session_id)
     with count_requests() as counter:
         assert shop.deliver(shop.event("checkout.session.completed", session_id))["statusCode"] == 200
-    assert sum(counter.by_operation().values()) == 12  # the guest floor: no more
+    assert sum(counter.by_operation().values()) == 10  # the guest floor: no more
     order = order_of(created)
     assert order.status == PAID and order.stripe_customer_id == "cus_test_lectern42"
 
@@ -253,8 +256,9 @@ def test_the_shared_client_sends_a_user_agent_made_once(aws, monkeypatch):
 def test_a_completion_for_an_order_already_paid_is_eight_requests(shop):
     """Another event about a session already fulfilled (a replay, or Stripe's async success after
     the completion): #17, #9, the buyer's GetItem, the grant (cancelled: already active) and the
-    entitlement read back, the two stamps (already set) and processed. No paid transition is
-    attempted and the order is not read again; nothing is sent twice."""
+    entitlement read back, the receipt stamp and the claim token's transaction (both cancelled: the
+    stamps are set) and processed. No paid transition is attempted and the order is not read again;
+    nothing is sent twice, and no second claim token is stored."""
     from support.request_counter import count_requests
 
     created = shop.checkout(email="again@example.com")
@@ -264,9 +268,12 @@ def test_a_completion_for_an_order_already_paid_is_eight_requests(shop):
     again = dict(first, id=f"evt_again_{uuid.uuid4().hex[:12]}")
     with count_requests() as counter:
         assert shop.deliver(again)["statusCode"] == 200
-    assert counter.by_operation() == {"PutItem": 1, "Query": 1, "GetItem": 2, "TransactWriteItems": 1,
-                                      "UpdateItem": 3}
+    assert counter.by_operation() == {"PutItem": 1, "Query": 1, "GetItem": 2, "TransactWriteItems": 2,
+                                      "UpdateItem": 2}
     assert len(emails("receipt", "again@example.com")) == 1
+    assert len(emails("Set your password", "again@example.com")) == 1
+    order = order_of(created)
+    assert sum(t.purpose == "claim" for t in OneTimeToken.scan() if t.user_id == order.user_id) == 1
     assert shop.has_access(order_of(created))
 
 

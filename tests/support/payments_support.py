@@ -68,8 +68,8 @@ def paid_transitions(monkeypatch) -> list[str]:
     landed: list[str] = []
     real = fulfillment._mark_paid
 
-    def counting(order, session):
-        changed = real(order, session)
+    def counting(order, session, *args, **kwargs):
+        changed = real(order, session, *args, **kwargs)
         if changed:
             landed.append(order.id)
         return changed

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.models import Model
 
 from lectern.clock import iso, utcnow
 from lectern.models.base import condition_failed, transaction
@@ -50,7 +51,10 @@ class IssuedToken:
 
 
 def issue(purpose: str, user_id: str, *, order_id: str | None = None, family_id: str | None = None,
-          lifetime: timedelta | None = None) -> IssuedToken:
+          lifetime: timedelta | None = None, claiming: tuple[Model, Attribute, str] | None = None) -> IssuedToken:
+    """A new token for the user; an emailed purpose's supersedes the user's earlier one. `claiming`
+    (item, attribute, value): in the same transaction, set the item's stamp that says this mail is
+    being sent, where it is not set yet (else StampTaken, and nothing is stored)."""
     raw = secrets.token_urlsafe(32)
     now = utcnow()
     expires = now + (lifetime or LIFETIMES[purpose])
@@ -60,14 +64,22 @@ def issue(purpose: str, user_id: str, *, order_id: str | None = None, family_id:
                          expires_at_epoch=int(expires.timestamp()) + 86400)
     current = _CURRENT.get(purpose)
     if current is None:
+        if claiming:
+            raise ValueError(f"a {purpose} token is not emailed: nothing to claim with it")
         token.save(condition=OneTimeToken.pk.does_not_exist())
         return IssuedToken(raw=raw, expires_at=iso(expires))
     try:
         with transaction() as write:
             write.save(token, condition=OneTimeToken.pk.does_not_exist())
             write.update(User(*User.key(user_id)), actions=[current.set(token_hash)], condition=User.pk.exists())
+            if claiming:
+                item, stamp, value = claiming
+                write.update(item, actions=[stamp.set(value)], condition=stamp.does_not_exist())
     except TransactWriteError as exc:
         if condition_failed(exc):
+            reasons = exc.cancellation_reasons or []
+            if claiming and len(reasons) > 2 and reasons[2] is not None and reasons[2].code == "ConditionalCheckFailed":
+                raise StampTaken() from None
             raise NoSuchUser(user_id) from None
         raise
     return IssuedToken(raw=raw, expires_at=iso(expires))
@@ -94,6 +106,11 @@ def is_current(token: OneTimeToken, user: User) -> bool:
 
 class NoSuchUser(Exception):
     """An emailed token for a user that does not exist: not stored."""
+
+
+class StampTaken(Exception):
+    """The stamp `issue` was to claim with the token is set already (its mail is sent, or being
+    sent): nothing was stored."""
 
 
 class TokenInvalid(Exception):

@@ -206,9 +206,15 @@ def fulfill_checkout(session_id: str, *, actor: str) -> str:
         return "awaiting_payment"
     # Only a pending order can become paid; one already past it (a later event about the same
     # session, a replay) was just read consistently: no doomed transition, no second read.
-    changed = order.status == PENDING and _mark_paid(order, session)
-    if not changed and order.status == PENDING:  # another delivery (or an expiry) moved it first
-        order = _load_order(order.id)
+    # The buyer's account is found (or made, for a guest) first, so the transition binds it too.
+    changed, user = False, None
+    if order.status == PENDING:
+        user = _buyer_account(order)
+        changed = _mark_paid(order, session, user)
+        if not changed:  # another delivery (or an expiry) moved it first
+            order = _load_order(order.id)
+            if order.status == PENDING:  # the transition's other condition: the order names another buyer
+                raise RuntimeError(f"order {order.id} is bound to another user")
     if order.status != PAID:
         if order.status == FAILED:  # paid at Stripe, but we gave the order up: needs a person
             logger.error("Paid session for a failed order", extra={"order_id": order.id, "session_id": session_id})
@@ -216,7 +222,7 @@ def fulfill_checkout(session_id: str, *, actor: str) -> str:
 
     if changed:  # the buyer's other checkouts for these courses can no longer be paid
         _expire_other_checkouts(order, items)
-    user = _bind_buyer(order)
+    user = _bind_buyer(order, user)
     # A gift's course goes to its recipient (from the order Lectern wrote at checkout, never from anything
     # the session carries), whose account is made for a new address as a guest buyer's is; never to the buyer.
     grantee = _bind_recipient(order) if order.is_gift else user
@@ -234,8 +240,7 @@ def fulfill_checkout(session_id: str, *, actor: str) -> str:
         return _refund_duplicate(order, held_through)
     _send_once(order, Order.receipt_sent_at, purchase_mails.RECEIPT, lambda: receipts.receipt(order, items))
     if user.password_hash is None:  # a guest account: send the link that sets its password
-        _send_once(order, Order.claim_sent_at, purchase_mails.PURCHASE_CLAIM,
-                   lambda: _claim_message(order, items, user))
+        _send_claim_once(order, items, user)
     if order.is_gift:
         _send_once(order, Order.gift_sent_at, purchase_mails.GIFT,
                    lambda: purchase_mails.gift_message(order, items, grantee), to_user=grantee.id)
@@ -263,9 +268,10 @@ def _line_items(session: dict[str, Any]) -> list[dict[str, Any]]:
     return lines
 
 
-def _mark_paid(order: Order, session: CheckoutSessionValue) -> bool:
-    """pending → paid with the final amounts, once; False if another delivery got there first.
-    When it lands, `order` is updated in memory to match, so the caller need not read it back."""
+def _mark_paid(order: Order, session: CheckoutSessionValue, buyer: User) -> bool:
+    """pending → paid with the final amounts, bound to `buyer` (the order's user and its "orders by
+    user" index key), once; False if another delivery got there first, or the order names another
+    buyer. When it lands, `order` is updated in memory to match, so the caller need not read it back."""
     intent_id = session.payment_intent_id
     paid = {
         "status": PAID, "paid_at": iso(),
@@ -273,6 +279,7 @@ def _mark_paid(order: Order, session: CheckoutSessionValue) -> bool:
         "discount_amount": session.amount_discount,
         "total_amount": session.amount_total,
         "currency": session.currency,
+        "user_id": buyer.id, "gsi1pk": orders.by_user_key(buyer.id), "gsi1sk": order.created_at,
     }
     if intent_id:
         paid["payment_intent_id"] = intent_id
@@ -281,7 +288,8 @@ def _mark_paid(order: Order, session: CheckoutSessionValue) -> bool:
     actions = [getattr(Order, name).set(value) for name, value in paid.items()]
     try:
         with transaction() as write:
-            write.update(order, actions=actions, condition=Order.status == PENDING)
+            write.update(order, actions=actions, condition=(Order.status == PENDING)
+                         & (Order.user_id.does_not_exist() | (Order.user_id == buyer.id)))
             if intent_id:
                 write.save(PaymentIntentRef(*PaymentIntentRef.key(intent_id), order_id=order.id))
     except TransactWriteError as exc:
@@ -294,15 +302,23 @@ def _mark_paid(order: Order, session: CheckoutSessionValue) -> bool:
     return True
 
 
-def _bind_buyer(order: Order) -> User:
-    """The buyer's account (created password-less for a guest), recorded on the order
-    and its "orders by user" index."""
+def _buyer_account(order: Order) -> User:
+    """The account the order names, or, for a guest's, the one that owns its email (created
+    password-less if none does)."""
     if order.user_id:
         user = get_user(order.user_id)
         if user is None:
             raise RuntimeError(f"order {order.id} belongs to missing user {order.user_id}")
-    else:
-        user, _created = ensure_user_for_email(order.email)
+        return user
+    user, _created = ensure_user_for_email(order.email)
+    return user
+
+
+def _bind_buyer(order: Order, user: User | None = None) -> User:
+    """The buyer's account (`user` when the caller has it), recorded on the order and its "orders by
+    user" index. The paid transition records it; an order paid without (before that was so) is bound here."""
+    if user is None or (order.user_id and order.user_id != user.id):
+        user = _buyer_account(order)
     if order.gsi1pk is None:
         try:
             order.update(actions=[Order.user_id.set(user.id), Order.gsi1pk.set(orders.by_user_key(user.id)),
@@ -386,11 +402,6 @@ def _refund_duplicate(order: Order, first_order_id: str) -> str:
     return "duplicate_refunded"
 
 
-def _claim_message(order: Order, items: list[OrderItem], user: User):
-    token = tokens.issue(tokens.CLAIM, user.id, order_id=order.id)
-    return receipts.claim(order, items, token.raw, token.expires_at)
-
-
 def _send_once(order: Order, stamp: Attribute, kind: str, build: Callable[[], email.Message], *,
                to_user: str | None = None) -> bool:
     """Claim the stamp, then hand the mail over: sent, or, if SES does not take it, recorded in
@@ -405,10 +416,32 @@ def _send_once(order: Order, stamp: Attribute, kind: str, build: Callable[[], em
             return False
         _release(order, stamp, now)  # the write may have landed with its answer lost
         raise
+    return _deliver_claimed(order, stamp, now, kind, build, to_user=to_user)
+
+
+def _send_claim_once(order: Order, items: list[OrderItem], user: User) -> bool:
+    """The guest buyer's claim link, once, as _send_once sends a mail; its stamp is claimed in the
+    transaction that issues the link's token (#18), one request instead of two."""
+    stamp, now = Order.claim_sent_at, iso()
+    try:
+        token = tokens.issue(tokens.CLAIM, user.id, order_id=order.id, claiming=(order, stamp, now))
+    except tokens.StampTaken:
+        return False
+    except Exception:
+        _release(order, stamp, now)  # the transaction may have landed with its answer lost
+        raise
+    return _deliver_claimed(order, stamp, now, purchase_mails.PURCHASE_CLAIM,
+                            lambda: receipts.claim(order, items, token.raw, token.expires_at))
+
+
+def _deliver_claimed(order: Order, stamp: Attribute, claimed_at: str, kind: str,
+                     build: Callable[[], email.Message], *, to_user: str | None = None) -> bool:
+    """Send (or record in the outbox) a mail whose stamp this delivery claimed at `claimed_at`; if
+    building or recording it fails, release the stamp and raise."""
     try:
         outbox.deliver(kind, order.id, build(), user_id=to_user or order.user_id, order_id=order.id)
     except Exception:
-        _release(order, stamp, now)
+        _release(order, stamp, claimed_at)
         raise
     return True
 
