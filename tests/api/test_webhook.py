@@ -483,6 +483,52 @@ def test_completion_for_a_session_stripe_does_not_know_is_unknown_order(shop):
     assert stored("evt_other_account").outcome == "unknown_order"
 
 
+@pytest.mark.parametrize("mail", ["receipt", "claim"])
+def test_a_refused_claim_leaves_the_stamp_another_delivery_set_in_the_same_second(shop, monkeypatch, mail):
+    """Two deliveries claim a mail's stamp in the same second (stamps have seconds precision) and
+    DynamoDB refuses the second one's write (a conflict with the first one's transaction: a 4xx, so
+    nothing was written). The second must not release the stamp holding its value: it is the first
+    delivery's, and releasing it would let the mail go out again."""
+    from botocore.exceptions import ClientError
+    from pynamodb.exceptions import TransactWriteError, UpdateError
+
+    from lectern.accounts import tokens
+    from lectern.accounts.users import get_user
+    from lectern.models import orders
+    from lectern.payments import fulfillment, purchase_mails
+
+    order, _session = shop.paid(email=f"same-second-{mail}@example.com")
+    stamp = Order.receipt_sent_at if mail == "receipt" else Order.claim_sent_at
+    claimed = getattr(order, stamp.attr_name)
+    assert claimed
+    monkeypatch.setattr(fulfillment, "iso", lambda *_: claimed)  # the second delivery, in the same second
+    code = "TransactionConflictException" if mail == "receipt" else "TransactionCanceledException"
+    refused = ClientError({"Error": {"Code": code, "Message": "conflict"}, "ResponseMetadata": {"HTTPStatusCode": 400},
+                           "CancellationReasons": [{"Code": "None"}, {"Code": "None"}, {"Code": "TransactionConflict"}]},
+                          "UpdateItem" if mail == "receipt" else "TransactWriteItems")
+    if mail == "receipt":
+        real_update, refusals = Order.update, []
+
+        def update(self, *args, **kwargs):
+            if not refusals:  # the claim; a release would go through
+                refusals.append(True)
+                raise UpdateError("Failed to update item", cause=refused)
+            return real_update(self, *args, **kwargs)
+
+        monkeypatch.setattr(Order, "update", update)
+    else:
+        def issue(*_args, **_kwargs):
+            raise TransactWriteError("Failed to write transaction items", cause=refused)
+
+        monkeypatch.setattr(tokens, "issue", issue)
+    with pytest.raises((UpdateError, TransactWriteError)):
+        if mail == "receipt":
+            fulfillment._send_once(order, stamp, purchase_mails.RECEIPT, lambda: pytest.fail("built"))
+        else:
+            fulfillment._send_claim_once(order, orders.items_of(order.id, consistent_read=True), get_user(order.user_id))
+    assert getattr(Order.get(*Order.key(order.id), consistent_read=True), stamp.attr_name) == claimed
+
+
 def test_a_failure_midway_is_stored_and_a_redelivery_finishes_exactly_once(shop, monkeypatch):
     from lectern.payments import fulfillment
 

@@ -77,6 +77,8 @@ def issue(purpose: str, user_id: str, *, order_id: str | None = None, family_id:
                 write.update(item, actions=[stamp.set(value)], condition=stamp.does_not_exist())
     except TransactWriteError as exc:
         if condition_failed(exc):
+            # One reason per operation, in the order PynamoDB sends them (condition checks, deletes,
+            # puts, updates): the token's put, the user's update, then the claimed item's update.
             reasons = exc.cancellation_reasons or []
             if claiming and len(reasons) > 2 and reasons[2] is not None and reasons[2].code == "ConditionalCheckFailed":
                 raise StampTaken() from None

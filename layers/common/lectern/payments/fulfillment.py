@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import stripe
+from botocore.exceptions import ClientError
 from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
@@ -414,7 +415,8 @@ def _send_once(order: Order, stamp: Attribute, kind: str, build: Callable[[], em
     except UpdateError as exc:
         if condition_failed(exc):
             return False
-        _release(order, stamp, now)  # the write may have landed with its answer lost
+        if _may_have_landed(exc):  # the write may have landed with its answer lost
+            _release(order, stamp, now)
         raise
     return _deliver_claimed(order, stamp, now, kind, build, to_user=to_user)
 
@@ -427,8 +429,9 @@ def _send_claim_once(order: Order, items: list[OrderItem], user: User) -> bool:
         token = tokens.issue(tokens.CLAIM, user.id, order_id=order.id, claiming=(order, stamp, now))
     except tokens.StampTaken:
         return False
-    except Exception:
-        _release(order, stamp, now)  # the transaction may have landed with its answer lost
+    except Exception as exc:
+        if _may_have_landed(exc):  # the transaction may have landed with its answer lost
+            _release(order, stamp, now)
         raise
     return _deliver_claimed(order, stamp, now, purchase_mails.PURCHASE_CLAIM,
                             lambda: receipts.claim(order, items, token.raw, token.expires_at))
@@ -443,6 +446,24 @@ def _deliver_claimed(order: Order, stamp: Attribute, claimed_at: str, kind: str,
     except Exception:
         _release(order, stamp, claimed_at)
         raise
+    return True
+
+
+def _may_have_landed(exc: BaseException) -> bool:
+    """Whether a claim that failed with `exc` may still have been written. Not when DynamoDB answered
+    with a refusal (4xx: a transaction cancelled or in conflict, throttling, a condition): then a stamp
+    holding our value (seconds precision) is another delivery's, claimed in the same second, and
+    releasing it would let its mail be sent again. A timeout, a lost connection or a 5xx: maybe."""
+    if isinstance(exc, tokens.NoSuchUser):  # its transaction was cancelled by its condition
+        return False
+    seen: BaseException | None = exc
+    for _ in range(8):  # PynamoDB keeps botocore's error as `cause` (and as __cause__)
+        if seen is None:
+            break
+        if isinstance(seen, ClientError):
+            status = seen.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return not (isinstance(status, int) and 400 <= status < 500)
+        seen = getattr(seen, "cause", None) or seen.__cause__
     return True
 
 
