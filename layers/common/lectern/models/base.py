@@ -99,3 +99,12 @@ def condition_failed(exc: Exception) -> bool:
         reasons = getattr(exc, "cancellation_reasons", None) or []
         return any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons)
     return False
+
+
+def may_have_landed(exc: Exception) -> bool:
+    """Whether a write that failed with `exc` may still have been applied: not when DynamoDB answered
+    with a refusal (4xx: a condition, a transaction cancelled or in conflict, throttling); a timeout, a
+    lost connection or a 5xx, maybe (its answer may be what was lost)."""
+    cause = getattr(exc, "cause", None) or exc  # PynamoDB keeps botocore's error as `cause`
+    status = (getattr(cause, "response", None) or {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return not (isinstance(status, int) and 400 <= status < 500)

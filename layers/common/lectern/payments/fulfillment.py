@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import stripe
-from botocore.exceptions import ClientError
 from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
@@ -24,7 +23,7 @@ from lectern.accounts import tokens
 from lectern.accounts.users import ensure_user_for_email, get_user
 from lectern.clock import iso
 from lectern.entitlements import service as entitlements
-from lectern.models.base import condition_failed, transaction
+from lectern.models.base import condition_failed, may_have_landed, transaction
 from lectern.models.entitlements import ACTIVE, GIFT, ORDER
 from lectern.models import orders
 from lectern.models.orders import (
@@ -280,7 +279,7 @@ def _mark_paid(order: Order, session: CheckoutSessionValue, buyer: User) -> bool
         "discount_amount": session.amount_discount,
         "total_amount": session.amount_total,
         "currency": session.currency,
-        "user_id": buyer.id, "gsi1pk": orders.by_user_key(buyer.id), "gsi1sk": order.created_at,
+        **_binding(order, buyer),
     }
     if intent_id:
         paid["payment_intent_id"] = intent_id
@@ -289,8 +288,7 @@ def _mark_paid(order: Order, session: CheckoutSessionValue, buyer: User) -> bool
     actions = [getattr(Order, name).set(value) for name, value in paid.items()]
     try:
         with transaction() as write:
-            write.update(order, actions=actions, condition=(Order.status == PENDING)
-                         & (Order.user_id.does_not_exist() | (Order.user_id == buyer.id)))
+            write.update(order, actions=actions, condition=(Order.status == PENDING) & _unbound_or(buyer))
             if intent_id:
                 write.save(PaymentIntentRef(*PaymentIntentRef.key(intent_id), order_id=order.id))
     except TransactWriteError as exc:
@@ -301,6 +299,16 @@ def _mark_paid(order: Order, session: CheckoutSessionValue, buyer: User) -> bool
     for name, value in paid.items():
         setattr(order, name, value)
     return True
+
+
+def _binding(order: Order, buyer: User) -> dict[str, str]:
+    """What binds an order to its buyer: its user, and its key in the "orders by user" index."""
+    return {"user_id": buyer.id, "gsi1pk": orders.by_user_key(buyer.id), "gsi1sk": order.created_at}
+
+
+def _unbound_or(buyer: User):
+    """The condition of binding: the order names no user yet, or this one."""
+    return Order.user_id.does_not_exist() | (Order.user_id == buyer.id)
 
 
 def _buyer_account(order: Order) -> User:
@@ -322,9 +330,8 @@ def _bind_buyer(order: Order, user: User | None = None) -> User:
         user = _buyer_account(order)
     if order.gsi1pk is None:
         try:
-            order.update(actions=[Order.user_id.set(user.id), Order.gsi1pk.set(orders.by_user_key(user.id)),
-                                  Order.gsi1sk.set(order.created_at)],
-                         condition=Order.user_id.does_not_exist() | (Order.user_id == user.id))
+            order.update(actions=[getattr(Order, name).set(value) for name, value in _binding(order, user).items()],
+                         condition=_unbound_or(user))
         except UpdateError as exc:
             if not condition_failed(exc):
                 raise
@@ -415,7 +422,7 @@ def _send_once(order: Order, stamp: Attribute, kind: str, build: Callable[[], em
     except UpdateError as exc:
         if condition_failed(exc):
             return False
-        if _may_have_landed(exc):  # the write may have landed with its answer lost
+        if may_have_landed(exc):  # with its answer lost (a refusal: the stamp, if set, is another delivery's)
             _release(order, stamp, now)
         raise
     return _deliver_claimed(order, stamp, now, kind, build, to_user=to_user)
@@ -429,8 +436,10 @@ def _send_claim_once(order: Order, items: list[OrderItem], user: User) -> bool:
         token = tokens.issue(tokens.CLAIM, user.id, order_id=order.id, claiming=(order, stamp, now))
     except tokens.StampTaken:
         return False
+    except tokens.NoSuchUser:  # cancelled by its condition: nothing was written
+        raise
     except Exception as exc:
-        if _may_have_landed(exc):  # the transaction may have landed with its answer lost
+        if may_have_landed(exc):  # with its answer lost (a refusal: the stamp, if set, is another delivery's)
             _release(order, stamp, now)
         raise
     return _deliver_claimed(order, stamp, now, purchase_mails.PURCHASE_CLAIM,
@@ -446,24 +455,6 @@ def _deliver_claimed(order: Order, stamp: Attribute, claimed_at: str, kind: str,
     except Exception:
         _release(order, stamp, claimed_at)
         raise
-    return True
-
-
-def _may_have_landed(exc: BaseException) -> bool:
-    """Whether a claim that failed with `exc` may still have been written. Not when DynamoDB answered
-    with a refusal (4xx: a transaction cancelled or in conflict, throttling, a condition): then a stamp
-    holding our value (seconds precision) is another delivery's, claimed in the same second, and
-    releasing it would let its mail be sent again. A timeout, a lost connection or a 5xx: maybe."""
-    if isinstance(exc, tokens.NoSuchUser):  # its transaction was cancelled by its condition
-        return False
-    seen: BaseException | None = exc
-    for _ in range(8):  # PynamoDB keeps botocore's error as `cause` (and as __cause__)
-        if seen is None:
-            break
-        if isinstance(seen, ClientError):
-            status = seen.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            return not (isinstance(status, int) and 400 <= status < 500)
-        seen = getattr(seen, "cause", None) or seen.__cause__
     return True
 
 

@@ -128,11 +128,10 @@ def apply_event(event: dict[str, Any], payload: str, *, force: bool = False) -> 
     record, is_new = _record(event, payload)
     if not is_new and record.status == PROCESSED and not force:
         return DUPLICATE
-    if is_new and record.status == PROCESSED:  # a type no handler reads: recorded as ignored, done
-        logger.info("Stripe event applied", extra={"stripe_event_id": event["id"], "type": event["type"],
-                                                   "outcome": IGNORED})
-        return IGNORED
     context = {"stripe_event_id": event["id"], "type": event["type"]}
+    if is_new and record.status == PROCESSED:  # a type no handler reads: recorded as ignored, done
+        logger.info("Stripe event applied", extra={**context, "outcome": IGNORED})
+        return IGNORED
     detail = None
     try:
         outcome = process(event)
