@@ -101,11 +101,11 @@ def cold_section(layouts: list[tuple[str, dict]], profiles: dict[str, tuple[list
         rows.append(row)
     out.append(table(headers, rows))
     out += ["", "The *stack floor* is the floor plus what the prescribed stack loads at init before any Lectern "
-                "code, as the functions load it (bench/cold.py `STACK_STEPS`: Powertools Logger, Metrics, the HTTP "
+                "code, as the functions load it (bench/cold.py `STACK_STEPS`: Powertools' Logger, the HTTP "
                 "API resolver, PynamoDB): *handler / stack floor* is what Lectern's own modules add."]
     if steps:
         out += ["", "The stack floor built up one piece at a time, in CatalogFunction's sandbox (each step adds to "
-                    "the ones above it; median ratio to the floor, same rounds; the last two rows are what the "
+                    "the ones above it; median ratio to the floor, same rounds; the last three rows are what the "
                     "functions no longer load at init, measured on top for comparison):", "",
                 table(["step", "× floor"], [[name, f"{ratio:.2f}×"] for name, ratio in steps])]
     if profiles:

@@ -874,6 +874,9 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=watch_parent, daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the stack decides
+    from lectern_dev import server_gc
+
+    server_gc.settle_after_start_up()
     print(f"listening {args.host}:{server.server_port}", flush=True)
     server.serve_forever()
     return 0

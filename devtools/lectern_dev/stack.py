@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+from lectern_dev import server_gc
 from lectern_dev import template as tpl
 from lectern_dev.dev_keys import local_secrets_environment, secret_values
 
@@ -318,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         try:
             stack.start()
+            server_gc.settle_after_start_up()
             state["running"] = True
             if state["stop"]:
                 raise StopRequested

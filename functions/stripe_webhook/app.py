@@ -12,7 +12,6 @@ import lectern.powertools_imports  # noqa: F401, I001  (first of all: lectern/po
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
@@ -58,10 +57,18 @@ def _not_post(_exc: NotFoundError) -> Response:
     return error_response(errors.MethodNotAllowed("Stripe webhooks are POSTed.", headers={"Allow": "POST"}))
 
 
+def _count(name: str) -> None:
+    """One more of a count the alarms watch. Powertools' metrics package loads with the first one, not at
+    each cold start (lectern.observability)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
 @app.exception_handler(ProcessingFailed)
 def _not_applied(exc: ProcessingFailed) -> Response:
     deferred = isinstance(exc.__cause__, RetryLater)
-    metrics.add_metric(name=EVENT_DEFERRED if deferred else EVENT_FAILED, unit=MetricUnit.Count, value=1)
+    _count(EVENT_DEFERRED if deferred else EVENT_FAILED)
     return error_response(exc)
 
 
@@ -69,7 +76,7 @@ def _not_applied(exc: ProcessingFailed) -> Response:
 def _failed(_exc: Exception) -> Response:
     """Never a stack trace to the caller; Stripe retries a 500."""
     logger.exception("Webhook failed")
-    metrics.add_metric(name=EVENT_FAILED, unit=MetricUnit.Count, value=1)
+    _count(EVENT_FAILED)
     return error_response(errors.InternalError())
 
 

@@ -176,6 +176,52 @@ def test_an_http_function_loads_only_the_parts_of_the_event_handler_it_uses(logi
     assert [name for name in unused if _loaded(init, name)] == []
 
 
+@pytest.mark.parametrize("logical_id", HTTP_FUNCTIONS)
+def test_an_http_function_loads_powertools_metrics_only_when_it_adds_a_metric(logical_id):
+    """Their metrics count failures (an email SES refused, a webhook event that failed): the package is
+    loaded by the first one (lectern.observability.LazyMetrics), and Tracer's module by the first invocation."""
+    init = set(_as_deployed(logical_id)["init"])
+    assert _loaded(init, "aws_lambda_powertools.logging")
+    assert [name for name in ("aws_lambda_powertools.metrics", "aws_lambda_powertools.tracing")
+            if _loaded(init, name)] == []
+
+
+# What aws_lambda_powertools/__init__.py leaves behind besides its imports, read the same way after the
+# package itself is imported ("real") and after lectern.powertools_imports registered it ("lazy").
+_POWERTOOLS_INIT_EFFECTS = """
+import json, logging, sys
+if sys.argv[1] == "lazy":
+    import lectern.powertools_imports
+import aws_lambda_powertools as package
+metrics_at_import = "aws_lambda_powertools.metrics" in sys.modules
+import botocore
+from aws_lambda_powertools.shared.user_agent import _initializer_botocore_session
+package_logger = logging.getLogger("aws_lambda_powertools")
+print(json.dumps({
+    "all": sorted(package.__all__), "version": package.__version__, "author": package.__author__,
+    "path": str(package.PACKAGE_PATH), "propagate": package_logger.propagate,
+    "handlers": [type(h).__name__ for h in package_logger.handlers],
+    "user_agent_initializers": botocore._INITIALIZERS.count(_initializer_botocore_session),
+    "exports": {name: f"{getattr(package, name).__module__}.{getattr(package, name).__qualname__}"
+                for name in package.__all__},
+    "metrics_at_import": metrics_at_import,
+}))
+"""
+
+
+def test_the_lazy_top_package_leaves_what_its_init_leaves():
+    env = {"PYTHONPATH": "layers/common", "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
+    read = {}
+    for how in ("real", "lazy"):
+        result = subprocess.run([sys.executable, "-c", _POWERTOOLS_INIT_EFFECTS, how], cwd=tpl.REPO_ROOT,
+                                capture_output=True, text=True, env=env, timeout=120, check=False)
+        assert result.returncode == 0, result.stderr[-2000:]
+        read[how] = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (read["real"].pop("metrics_at_import"), read["lazy"].pop("metrics_at_import")) == (True, False)
+    assert read["lazy"] == read["real"]
+    assert read["lazy"]["user_agent_initializers"] == 1
+
+
 _LAZY_PACKAGES_AGREE = """
 import importlib, json
 import lectern.powertools_imports as lazy

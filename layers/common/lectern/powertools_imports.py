@@ -10,6 +10,12 @@ runs the package's own `__init__` once, so every name Powertools exports still r
 same object. About 35-55 ms of CPU less at each cold start of an API function
 (docs/performance.md); `tests/unit/test_cold_imports.py` pins it.
 
+The top package `aws_lambda_powertools` likewise: its `__init__` imports Logger, Metrics (with its
+CloudWatch EMF provider) and the Tracer's module, whichever a function uses. It is registered with
+what its `__init__` does besides importing (the package logger's handler, Powertools' User-Agent
+part for botocore sessions, `__version__`, `PACKAGE_PATH`, `__all__`), so that a function which
+publishes no metric does not load Powertools' metrics package (about 5 ms; lectern.observability).
+
 Where the packages are already imported (tests, the local stack), this does nothing.
 """
 import importlib
@@ -20,6 +26,9 @@ from typing import Any
 # name → the submodule that defines it: what Lectern's code and Powertools' own resolvers import
 # from the two packages. A name missing here still works (the package's __init__ runs).
 LAZY_PACKAGES: dict[str, dict[str, str]] = {
+    # First: registering the others imports their parents, this one included.
+    "aws_lambda_powertools": {"Logger": "logging", "Metrics": "metrics", "single_metric": "metrics",
+                              "Tracer": "tracing"},
     "aws_lambda_powertools.event_handler": {
         "ALBResolver": "api_gateway", "APIGatewayHttpResolver": "api_gateway", "ApiGatewayResolver": "api_gateway",
         "APIGatewayRestResolver": "api_gateway", "CORSConfig": "api_gateway", "Response": "api_gateway",
@@ -63,7 +72,27 @@ def _register(name: str, exports: dict[str, str]) -> None:
     package.__getattr__ = __getattr__
     sys.modules[name] = package
     parent, _, child = name.rpartition(".")
-    setattr(sys.modules[parent], child, package)
+    if parent:
+        setattr(sys.modules[parent], child, package)
+    else:
+        _as_powertools_init_leaves_it(package)
+
+
+def _as_powertools_init_leaves_it(package: Any) -> None:
+    """What `aws_lambda_powertools/__init__.py` does besides importing Logger, Metrics and Tracer
+    (tests/unit/test_cold_imports.py compares the two)."""
+    from pathlib import Path
+
+    from aws_lambda_powertools.package_logger import set_package_logger_handler
+    from aws_lambda_powertools.shared.user_agent import inject_user_agent
+    from aws_lambda_powertools.shared.version import VERSION
+
+    package.__version__ = VERSION
+    package.__author__ = "Amazon Web Services"
+    package.__all__ = ["Logger", "Metrics", "single_metric", "Tracer"]
+    package.PACKAGE_PATH = Path(package.__file__).parent
+    set_package_logger_handler()
+    inject_user_agent()
 
 
 for _name, _exports in LAZY_PACKAGES.items():

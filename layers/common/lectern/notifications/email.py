@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -64,7 +63,10 @@ def send(message: Message) -> str:
             **extra,
         )
     except SEND_FAILURES:
-        # FailedEmailsAlarm watches this count (the outbox keeps the mail and retries it).
+        # FailedEmailsAlarm watches this count (the outbox keeps the mail and retries it). Powertools'
+        # metrics package is loaded here, on the first failure, not at every cold start (observability).
+        from aws_lambda_powertools.metrics import MetricUnit
+
         metrics.add_metric(name=EMAIL_SEND_FAILED, unit=MetricUnit.Count, value=1)
         raise
     return response["MessageId"]
