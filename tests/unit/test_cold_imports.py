@@ -194,6 +194,8 @@ if sys.argv[1] == "lazy":
     import lectern.powertools_imports
 import aws_lambda_powertools as package
 metrics_at_import = "aws_lambda_powertools.metrics" in sys.modules
+assert not hasattr(package, "no_such_name")  # (lazy: a missed lookup must not run the real __init__)
+metrics_after_a_missed_lookup = "aws_lambda_powertools.metrics" in sys.modules
 import botocore
 from aws_lambda_powertools.shared.user_agent import _initializer_botocore_session
 package_logger = logging.getLogger("aws_lambda_powertools")
@@ -204,7 +206,7 @@ print(json.dumps({
     "user_agent_initializers": botocore._INITIALIZERS.count(_initializer_botocore_session),
     "exports": {name: f"{getattr(package, name).__module__}.{getattr(package, name).__qualname__}"
                 for name in package.__all__},
-    "metrics_at_import": metrics_at_import,
+    "metrics_at_import": metrics_at_import, "metrics_after_a_missed_lookup": metrics_after_a_missed_lookup,
 }))
 """
 
@@ -218,6 +220,8 @@ def test_the_lazy_top_package_leaves_what_its_init_leaves():
         assert result.returncode == 0, result.stderr[-2000:]
         read[how] = json.loads(result.stdout.strip().splitlines()[-1])
     assert (read["real"].pop("metrics_at_import"), read["lazy"].pop("metrics_at_import")) == (True, False)
+    assert (read["real"].pop("metrics_after_a_missed_lookup"),
+            read["lazy"].pop("metrics_after_a_missed_lookup")) == (True, False)
     assert read["lazy"] == read["real"]
     assert read["lazy"]["user_agent_initializers"] == 1
 

@@ -13,7 +13,8 @@ same object. About 35-55 ms of CPU less at each cold start of an API function
 The top package `aws_lambda_powertools` likewise: its `__init__` imports Logger, Metrics (with its
 CloudWatch EMF provider) and the Tracer's module, whichever a function uses. It is registered with
 what its `__init__` does besides importing (the package logger's handler, Powertools' User-Agent
-part for botocore sessions, `__version__`, `PACKAGE_PATH`, `__all__`), so that a function which
+part for botocore sessions, `__version__`, `PACKAGE_PATH`, `__all__`; the `__init__` itself never
+runs, and a name it does not export is an AttributeError), so that a function which
 publishes no metric does not load Powertools' metrics package (about 5 ms; lectern.observability).
 
 Where the packages are already imported (tests, the local stack), this does nothing.
@@ -51,7 +52,10 @@ def _register(name: str, exports: dict[str, str]) -> None:
     if spec is None or spec.loader is None:
         return
     package = importlib.util.module_from_spec(spec)
-    whole = False
+    parent, _, child = name.rpartition(".")
+    # The top package's __init__ is never run: what it leaves is set below, and running it on a missed
+    # lookup would register Powertools' User-Agent part a second time (and load Metrics and Tracer).
+    whole = not parent
 
     def __getattr__(attr: str) -> Any:
         nonlocal whole
@@ -71,7 +75,6 @@ def _register(name: str, exports: dict[str, str]) -> None:
 
     package.__getattr__ = __getattr__
     sys.modules[name] = package
-    parent, _, child = name.rpartition(".")
     if parent:
         setattr(sys.modules[parent], child, package)
     else:
