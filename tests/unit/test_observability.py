@@ -11,6 +11,9 @@ from lectern.observability import LazyMetrics
 def published(monkeypatch, capsys):
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "LecternTest")
+    from aws_lambda_powertools.metrics import Metrics
+
+    Metrics().clear_metrics()  # every Metrics shares one set: what other tests added outside a handler is not ours
 
     def read() -> list[dict]:
         return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
