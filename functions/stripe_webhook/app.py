@@ -57,18 +57,10 @@ def _not_post(_exc: NotFoundError) -> Response:
     return error_response(errors.MethodNotAllowed("Stripe webhooks are POSTed.", headers={"Allow": "POST"}))
 
 
-def _count(name: str) -> None:
-    """One more of a count the alarms watch. Powertools' metrics package loads with the first one, not at
-    each cold start (lectern.observability)."""
-    from aws_lambda_powertools.metrics import MetricUnit
-
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-
-
 @app.exception_handler(ProcessingFailed)
 def _not_applied(exc: ProcessingFailed) -> Response:
     deferred = isinstance(exc.__cause__, RetryLater)
-    _count(EVENT_DEFERRED if deferred else EVENT_FAILED)
+    metrics.add_count(EVENT_DEFERRED if deferred else EVENT_FAILED)
     return error_response(exc)
 
 
@@ -76,7 +68,7 @@ def _not_applied(exc: ProcessingFailed) -> Response:
 def _failed(_exc: Exception) -> Response:
     """Never a stack trace to the caller; Stripe retries a 500."""
     logger.exception("Webhook failed")
-    _count(EVENT_FAILED)
+    metrics.add_count(EVENT_FAILED)
     return error_response(errors.InternalError())
 
 

@@ -128,7 +128,7 @@ def test_priming_builds_the_tracer_the_first_request_would_build(monkeypatch):
     before the snapshot, so that no restored copy does it on its first request."""
     from lectern import observability
 
-    monkeypatch.setattr(observability.tracer, "_tracer", None)
+    monkeypatch.setattr(observability.tracer, "_built", None)
     assert not observability.tracer.loaded
     snapstart._load_tracer()
     assert observability.tracer.loaded

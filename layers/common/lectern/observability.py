@@ -39,28 +39,44 @@ logger = Logger(level=config.settings().log_level)
 TRACER_OPTIONS: dict[str, Any] = {"patch_modules": ("botocore", "httplib")}
 
 
-class LazyTracer:
+class BuiltOnFirstUse:
+    """A Powertools object built (its package imported) by `load()` or the first use of any public
+    attribute, which it then answers; `_build` makes it from the options given here."""
+
+    def __init__(self, **options: Any):
+        self._options = options
+        self._built: Any = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._built is not None
+
+    def load(self) -> Any:
+        """The object, built now if it is not yet."""
+        if self._built is None:
+            self._built = self._build(**self._options)
+        return self._built
+
+    def _build(self, **options: Any) -> Any:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Any:  # put_annotation, add_metric, flush_metrics...
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.load(), name)
+
+
+class LazyTracer(BuiltOnFirstUse):
     """Powertools' `Tracer`, built (the X-Ray SDK imported, botocore and http.client patched) on the
     first invocation of a handler it decorates, or on first use of any other attribute.
 
     The patches wrap botocore's and http.client's classes, so clients created before them (at init,
     by the SnapStart priming) are traced as well."""
 
-    def __init__(self, **options: Any):
-        self._options = options
-        self._tracer: Any = None
+    def _build(self, **options: Any) -> Any:
+        from aws_lambda_powertools import Tracer
 
-    @property
-    def loaded(self) -> bool:
-        return self._tracer is not None
-
-    def load(self) -> Any:
-        """The Tracer, built now if it is not yet."""
-        if self._tracer is None:
-            from aws_lambda_powertools import Tracer
-
-            self._tracer = Tracer(**self._options)
-        return self._tracer
+        return Tracer(**options)
 
     def capture_lambda_handler(self, lambda_handler: Callable | None = None, capture_response: bool | None = None,
                                capture_error: bool | None = None) -> Callable:
@@ -80,35 +96,19 @@ class LazyTracer:
 
         return handler
 
-    def __getattr__(self, name: str) -> Any:  # put_annotation, capture_method, provider...
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.load(), name)
-
 
 tracer = LazyTracer(**TRACER_OPTIONS)
 
 
-class LazyMetrics:
+class LazyMetrics(BuiltOnFirstUse):
     """Powertools' `Metrics`, built (its package imported) on first use: `add_metric` and any other
     attribute. `log_metrics` flushes at the end of each invocation what was added, as Powertools' own
     decorator does; while nothing has built the Metrics there is nothing to flush."""
 
-    def __init__(self, **options: Any):
-        self._options = options
-        self._metrics: Any = None
+    def _build(self, **options: Any) -> Any:
+        from aws_lambda_powertools.metrics import Metrics
 
-    @property
-    def loaded(self) -> bool:
-        return self._metrics is not None
-
-    def load(self) -> Any:
-        """The Metrics, built now if it is not yet."""
-        if self._metrics is None:
-            from aws_lambda_powertools.metrics import Metrics
-
-            self._metrics = Metrics(**self._options)
-        return self._metrics
+        return Metrics(**options)
 
     def log_metrics(self, lambda_handler: Callable) -> Callable:
         """`Metrics.log_metrics` without options (none of Lectern's handlers uses them): the metrics the
@@ -118,15 +118,17 @@ class LazyMetrics:
             try:
                 return lambda_handler(event, context, *args, **kwargs)
             finally:
-                if self._metrics is not None:
-                    self._metrics.flush_metrics()
+                if self.loaded:
+                    self._built.flush_metrics()
 
         return handler
 
-    def __getattr__(self, name: str) -> Any:  # add_metric, add_dimension, flush_metrics...
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.load(), name)
+    def add_count(self, name: str) -> None:
+        """One more of a count (the alarms' failure counts). Powertools' metrics package, MetricUnit's
+        included, loads with the first one, not at each cold start."""
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        self.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 metrics = LazyMetrics()

@@ -25,7 +25,8 @@ import sys
 from typing import Any
 
 # name → the submodule that defines it: what Lectern's code and Powertools' own resolvers import
-# from the two packages. A name missing here still works (the package's __init__ runs).
+# from these packages. A name missing here still works in the two subpackages (their __init__ runs);
+# the top package's __init__ never runs, so every name it exports is here.
 LAZY_PACKAGES: dict[str, dict[str, str]] = {
     # First: registering the others imports their parents, this one included.
     "aws_lambda_powertools": {"Logger": "logging", "Metrics": "metrics", "single_metric": "metrics",

@@ -63,10 +63,7 @@ def send(message: Message) -> str:
             **extra,
         )
     except SEND_FAILURES:
-        # FailedEmailsAlarm watches this count (the outbox keeps the mail and retries it). Powertools'
-        # metrics package is loaded here, on the first failure, not at every cold start (observability).
-        from aws_lambda_powertools.metrics import MetricUnit
-
-        metrics.add_metric(name=EMAIL_SEND_FAILED, unit=MetricUnit.Count, value=1)
+        # FailedEmailsAlarm watches this count (the outbox keeps the mail and retries it).
+        metrics.add_count(EMAIL_SEND_FAILED)
         raise
     return response["MessageId"]
