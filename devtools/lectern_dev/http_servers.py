@@ -32,9 +32,18 @@ class KeepAliveHandler(WSGIRequestHandler):
     length is known (Content-Length, or none at all) is read whole first; the app's answer is written
     in one piece with its length, and the connection then waits for the client's next request. Anything
     else (chunked or 100-continue bodies, a Content-Length that is not one plain number up to
-    MAX_KEPT_BODY, HEAD, HTTP/1.0, `Connection: close`) is werkzeug's, as before."""
+    MAX_KEPT_BODY, HEAD, HTTP/1.0, `Connection: close`) is werkzeug's, as before.
+
+    A kept connection idle for `timeout` seconds is closed, and one whose server has been stopped is
+    hung up on at its next request, unanswered: a stopped server (a Stripe "down" in a test) answers
+    nothing, on new connections or kept ones."""
+
+    timeout = 60
 
     def run_wsgi(self) -> None:
+        if self.server.socket.fileno() == -1:  # the server was stopped (server_close) while this was kept
+            self.close_connection = True
+            return
         headers = self.headers
         lengths = headers.get_all("Content-Length") or ["0"]
         if (self.request_version != "HTTP/1.1" or self.command == "HEAD" or "Transfer-Encoding" in headers

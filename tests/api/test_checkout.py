@@ -214,12 +214,139 @@ def test_stripe_client_times_out(monkeypatch):
         server.listen(1)
         silent_stripe = f"http://127.0.0.1:{server.getsockname()[1]}"
         client = stripe.StripeClient("sk_test_x", base_addresses={"api": silent_stripe},
-                                     http_client=stripe_gateway.TimeoutUrllibClient(timeout=0.3))
+                                     http_client=stripe_gateway.PooledHttpClient(timeout=0.3))
         started = time.monotonic()
         with pytest.raises(stripe.APIConnectionError) as raised:
             client.v1.prices.list()
         assert time.monotonic() - started < 5
     assert stripe_gateway.is_unavailable(raised.value)
+
+
+class _CountingStripe:
+    """A loopback HTTP/1.1 server answering every request with an empty Stripe list, counting the
+    connections it accepts and the requests it reads. With `drop_reused`, a connection's second
+    request is not answered: the server hangs up on it (a kept connection the other side closed just
+    as it was reused). With `hang_up_after`, every request is hung up on after that many seconds."""
+
+    def __init__(self, drop_reused: bool = False, hang_up_after: float | None = None):
+        import http.server
+        import threading
+        import time
+
+        counter = self
+        self.connections = self.requests = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                counter.connections += 1
+                self.answered = False
+
+            def do_GET(self):
+                counter.requests += 1
+                if hang_up_after is not None:
+                    time.sleep(hang_up_after)
+                if (drop_reused and self.answered) or hang_up_after is not None:
+                    self.close_connection = True
+                    return
+                body = b'{"object": "list", "data": [], "has_more": false, "url": "/v1/prices"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.answered = True
+
+            def log_message(self, *_args):
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _stripe_through(server: _CountingStripe, key: str = "sk_test_x", **settings):
+    import stripe
+
+    from lectern import stripe_gateway
+
+    http = stripe_gateway.PooledHttpClient(timeout=2)
+    for name, value in settings.items():
+        setattr(http, name, value)
+    # max_network_retries=0: the SDK's own retry would hide what the client did
+    return http, stripe.StripeClient(key, base_addresses={"api": server.url}, http_client=http,
+                                     max_network_retries=0)
+
+
+@pytest.mark.parametrize("drop_reused", [False, True], ids=["kept", "hung up on when reused"])
+def test_stripe_calls_share_a_kept_connection(drop_reused):
+    """A warm environment pays one connection (TLS, at Stripe) for its calls, not one per call; a kept
+    connection the other side hangs up on is replaced at once, not a failed call."""
+    server = _CountingStripe(drop_reused)
+    http, client = _stripe_through(server)
+    try:
+        for _ in range(3):
+            assert client.v1.prices.list().data == []
+        assert server.connections == (3 if drop_reused else 1)
+        http.close()  # what lectern.snapstart does after a restore
+        client.v1.prices.list()
+        assert server.connections == (4 if drop_reused else 2)
+    finally:
+        server.close()
+
+
+def test_a_stripe_connection_left_idle_is_not_reused():
+    """One silently dropped on the way would cost a whole read timeout: after IDLE_SECONDS, a new one."""
+    import time
+
+    server = _CountingStripe()
+    _http, client = _stripe_through(server, IDLE_SECONDS=0.3)
+    try:
+        client.v1.prices.list()
+        client.v1.prices.list()
+        assert server.connections == 1
+        time.sleep(0.5)
+        client.v1.prices.list()
+        assert server.connections == 2
+    finally:
+        server.close()
+
+
+def test_a_slow_hang_up_is_left_to_the_sdk_retry():
+    """Only a hang-up within HANG_UP_SECONDS is sent again at once: one after Stripe may have worked on
+    the request is the SDK's to retry, with its back-off (each attempt would otherwise double)."""
+    import stripe
+
+    server = _CountingStripe(hang_up_after=0.4)
+    _http, client = _stripe_through(server, HANG_UP_SECONDS=0.2)
+    try:
+        with pytest.raises(stripe.APIConnectionError) as raised:
+            client.v1.prices.list()
+        assert server.requests == 1
+        assert raised.value.should_retry
+    finally:
+        server.close()
+
+
+def test_a_key_http_refuses_is_a_connection_error_not_retried():
+    """A secret stored with a line break: the SDK's error (503 for the buyer), never a bare ValueError."""
+    import stripe
+
+    server = _CountingStripe()
+    _http, client = _stripe_through(server, key="sk_test_x\n")
+    try:
+        with pytest.raises(stripe.APIConnectionError) as raised:
+            client.v1.prices.list()
+        assert not raised.value.should_retry
+        assert server.requests == 0
+    finally:
+        server.close()
 
 
 def test_status_of_a_checkout(api, stripe_env):

@@ -125,3 +125,18 @@ def test_a_body_length_it_cannot_trust_is_answered_as_werkzeug_does(servers, len
     plain = servers(function_url_app(EchoRunner(), "Fn", 0), keep_alive=False)
     kept = servers(function_url_app(EchoRunner(), "Fn", 0), keep_alive=True)
     assert raw(kept.port) == raw(plain.port)
+
+
+def test_a_stopped_server_answers_nothing_on_a_kept_connection(servers):
+    """A test that stops a server (Stripe "down") must not be answered on a connection kept from before."""
+    runner = EchoRunner()
+    server = servers(function_url_app(runner, "Fn", 0), keep_alive=True)
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    connection.request("POST", "/first", body=b"{}")
+    assert connection.getresponse().read() == b"{}"
+    server.stop()
+    connection.request("POST", "/second", body=b"{}")
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        connection.getresponse()
+    assert [event["rawPath"] for event in runner.events] == ["/first"]
+    connection.close()

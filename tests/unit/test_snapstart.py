@@ -155,14 +155,17 @@ def test_restore_drops_parameters_past_their_age_and_keeps_younger_ones():
 
 
 def test_restore_closes_the_pooled_connections_of_the_snapshot():
+    from lectern import stripe_gateway
     from lectern.models.catalog import CatalogItem
 
     client = CatalogItem._get_connection().connection.client
     manager = client._endpoint.http_session._manager
     manager.connection_from_host("dynamodb.us-east-1.amazonaws.com", 443, "https")  # a pool, as after a request
-    assert len(manager.pools) == 1
+    stripe_pools = stripe_gateway.http_client()._pool
+    stripe_pools.connection_from_host("api.stripe.com", 443, "https")
+    assert len(manager.pools) == 1 and len(stripe_pools.pools) == 1
     snapstart.renew()
-    assert len(manager.pools) == 0
+    assert len(manager.pools) == 0 and len(stripe_pools.pools) == 0
 
 
 # ------------------------------------------------------------------ restored copies

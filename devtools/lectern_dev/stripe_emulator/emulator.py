@@ -6,7 +6,9 @@ import threading
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from lectern_dev.http_servers import KeepAliveHandler
 
 from .account import DEFAULT_RETRY_DELAYS, Account
 from .app import create_app
@@ -14,7 +16,7 @@ from .app import create_app
 __all__ = ["DEFAULT_RETRY_DELAYS", "StripeEmulator"]
 
 
-class _QuietRequestHandler(WSGIRequestHandler):
+class _QuietRequestHandler(KeepAliveHandler):
     """Embedded in tests, one access-log line per SDK call is just noise."""
 
     def log_request(self, *args, **kwargs) -> None:
@@ -71,7 +73,9 @@ class StripeEmulator(Account):
     def start(self) -> "StripeEmulator":
         if self._server is not None:
             raise RuntimeError("StripeEmulator is already running")
-        handler = WSGIRequestHandler if self.log_requests else _QuietRequestHandler
+        # Connections are kept between requests, as Stripe's API keeps them (lectern.stripe_gateway's
+        # client reuses them).
+        handler = KeepAliveHandler if self.log_requests else _QuietRequestHandler
         self._server = make_server(self.host, self.port, create_app(self), threaded=True, request_handler=handler)
         self.port = self._server.server_port
         self._stopped.clear()

@@ -18,7 +18,8 @@ Each API handler registers two hooks with one line, `snapstart.prepare(app)`:
   or hold stale: `random` is reseeded, python-ulid's monotonic state (the last timestamp and
   randomness, which a ULID made in the same millisecond would increment) is reset, secrets and
   parameters older than their age are dropped (Powertools Parameters), and every botocore
-  connection pool is closed, so the first request opens its own connections.
+  connection pool and the Stripe client's pool are closed, so the first request opens its own
+  connections.
 
 Outside Lambda's runtime (tests, `make bench`, the local stack) `snapshot_restore_py` is absent:
 the same registration is kept here, and `run_before_snapshot()` / `run_after_restore()` run the
@@ -303,7 +304,7 @@ def _prime_stripe() -> None:
     gateway = sys.modules.get("lectern.stripe_gateway")
     if gateway is None:
         return
-    client = gateway.stripe.StripeClient("sk_snapstart_priming", http_client=gateway.TimeoutUrllibClient())
+    client = gateway.stripe.StripeClient("sk_snapstart_priming", http_client=gateway.http_client())
     v1 = client.v1
     for service in (v1.checkout.sessions, v1.promotion_codes, v1.charges, v1.payment_intents, v1.refunds):
         assert service is not None
@@ -477,10 +478,14 @@ def _clients_built() -> Iterator[Any]:
 
 
 def _close_connections() -> None:
-    """Close every pooled connection: a copy must not write on a socket of the snapshot (shared with
-    its siblings, and long dead on the other side). The pools open new connections on demand."""
+    """Close every pooled connection (botocore's, the Stripe client's): a copy must not write on a
+    socket of the snapshot (shared with its siblings, and long dead on the other side). The pools
+    open new connections on demand."""
     for client in _clients_built():
         endpoint = getattr(client, "_endpoint", None)
         session = getattr(endpoint, "http_session", None)
         if session is not None:
             session.close()
+    gateway = sys.modules.get("lectern.stripe_gateway")
+    if gateway is not None and gateway.http_client.cache_info().currsize:
+        gateway.http_client().close()
