@@ -523,3 +523,23 @@ def test_plain_headers_parse_as_the_email_parser_reads_them(raw):
         assert parsed() == expected
     finally:
         embedded_aws._plain_headers_here.on = False
+
+
+def test_moto_s_service_folders_are_listed_once(monkeypatch):
+    """moto's dispatcher routes every SES request through a listing of moto's package folder; here
+    the listing is taken once, and is the folder's."""
+    import moto
+    from moto import backends
+
+    from lectern_dev import embedded_aws
+
+    embedded_aws.moto_modules_listed_once()
+    folder = os.path.dirname(moto.__file__)
+    expected = tuple(name for name in sorted(os.listdir(folder))
+                     if os.path.isdir(os.path.join(folder, name)) and not name.startswith("__"))
+    listings = []
+    real_listdir = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda *args: listings.append(args) or real_listdir(*args))
+    assert tuple(backends.list_of_moto_modules()) == expected
+    assert {"dynamodb", "ses", "s3"} <= set(expected)
+    assert listings == []
