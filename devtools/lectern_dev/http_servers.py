@@ -40,6 +40,11 @@ class KeepAliveHandler(WSGIRequestHandler):
 
     timeout = 60
 
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's signature)
+        if format.startswith("Request timed out"):  # a kept connection left idle: closed, as intended
+            return
+        super().log_error(format, *args)
+
     def run_wsgi(self) -> None:
         if self.server.socket.fileno() == -1:  # the server was stopped (server_close) while this was kept
             self.close_connection = True

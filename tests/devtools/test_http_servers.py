@@ -140,3 +140,23 @@ def test_a_stopped_server_answers_nothing_on_a_kept_connection(servers):
         connection.getresponse()
     assert [event["rawPath"] for event in runner.events] == ["/first"]
     connection.close()
+
+
+def test_a_kept_connection_left_idle_is_closed_quietly(servers, monkeypatch, caplog):
+    """Idle past the handler's timeout, a kept connection is closed (no thread waits on it for ever),
+    and that is no error line on the stack's console."""
+    import logging
+    import time
+
+    from lectern_dev.http_servers import KeepAliveHandler
+
+    monkeypatch.setattr(KeepAliveHandler, "timeout", 0.3)
+    server = servers(function_url_app(EchoRunner(), "Fn", 0), keep_alive=True)
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        connection.request("POST", "/first", body=b"{}")
+        assert connection.getresponse().read() == b"{}"
+        time.sleep(0.8)
+        assert connection.sock.recv(1) == b""  # closed by the server
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or "timed out" in r.getMessage()]
+    connection.close()
