@@ -6,8 +6,6 @@ asynchronous invocation retries it (every mark is an idempotent update).
 """
 import json
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from lectern.notifications import feedback
 from lectern.observability import logger, metrics, tracer
 
@@ -24,7 +22,7 @@ def lambda_handler(event, context):
         notification = json.loads((record.get("Sns") or {}).get("Message") or "{}")
         for report in feedback.reports(notification):
             feedback.mark(report)
-            metrics.add_metric(name=METRIC_BY_REASON[report.reason], unit=MetricUnit.Count, value=1)
+            metrics.add_count(METRIC_BY_REASON[report.reason])
             # The address is personal data: log the reason, never the address.
             logger.warning("Address marked undeliverable", extra={"reason": report.reason, "detail": report.detail})
             marked += 1

@@ -6,8 +6,6 @@ the run for the logs (and for `make invoke`).
 """
 from collections import Counter
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 # The outbox's builders, loaded at init rather than at the first retry (and so checked by
 # tests/unit/test_cold_imports.py: CoreLayer only, no Stripe, argon2 or JWT).
 import lectern.accounts.mails  # noqa: F401
@@ -25,7 +23,7 @@ def lambda_handler(event, context):
     attempts = outbox.retry_due(time_left_ms=context.get_remaining_time_in_millis)
     outcomes = Counter(attempt.outcome for attempt in attempts)
     for outcome, name in _METRICS.items():
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=outcomes.get(outcome, 0))
+        metrics.add_count(name, outcomes.get(outcome, 0))
     for attempt in attempts:
         if attempt.outcome == outbox.GAVE_UP:  # an operator's turn: `lectern_admin mail failed`
             logger.error("Email given up after its retries", extra={"mail_id": attempt.mail_id,

@@ -123,12 +123,12 @@ class LazyMetrics(BuiltOnFirstUse):
 
         return handler
 
-    def add_count(self, name: str) -> None:
-        """One more of a count (the alarms' failure counts). Powertools' metrics package, MetricUnit's
-        included, loads with the first one, not at each cold start."""
+    def add_count(self, name: str, value: int = 1) -> None:
+        """A count (the alarms' failure counts, a run's outcomes). Powertools' metrics package,
+        MetricUnit's included, loads with the first one, not at each cold start."""
         from aws_lambda_powertools.metrics import MetricUnit
 
-        self.add_metric(name=name, unit=MetricUnit.Count, value=1)
+        self.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 metrics = LazyMetrics()
