@@ -45,10 +45,17 @@ class KeepAliveHandler(WSGIRequestHandler):
             return
         super().log_error(format, *args)
 
-    def run_wsgi(self) -> None:
+    def parse_request(self) -> bool:
+        # Here, not in run_wsgi: a subclass that answers some requests itself (the embedded AWS's
+        # DynamoDB) must not answer them on a stopped server either.
+        if not super().parse_request():
+            return False
         if self.server.socket.fileno() == -1:  # the server was stopped (server_close) while this was kept
             self.close_connection = True
-            return
+            return False
+        return True
+
+    def run_wsgi(self) -> None:
         headers = self.headers
         lengths = headers.get_all("Content-Length") or ["0"]
         if (self.request_version != "HTTP/1.1" or self.command == "HEAD" or "Transfer-Encoding" in headers

@@ -543,3 +543,26 @@ def test_moto_s_service_folders_are_listed_once(monkeypatch):
     assert tuple(backends.list_of_moto_modules()) == expected
     assert {"dynamodb", "ses", "s3"} <= set(expected)
     assert listings == []
+
+
+def test_a_stopped_embedded_aws_answers_no_dynamodb_call_on_a_kept_connection(monkeypatch):
+    """Its DynamoDB calls are answered by the direct path, not the WSGI app: a stopped server must not
+    answer them on a connection kept from before either (KeepAliveHandler.parse_request)."""
+    import threading
+
+    from botocore.config import Config
+    from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
+    from lectern_dev import embedded_aws
+
+    monkeypatch.delenv(MOTO_PATH_VARIABLE, raising=False)
+    server = embedded_aws.make_server("127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{server.server_port}",
+                          region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t",
+                          config=Config(retries={"total_max_attempts": 1}))
+    client.list_tables()
+    server.shutdown()
+    server.server_close()
+    with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
+        client.list_tables()
