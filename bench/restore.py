@@ -43,6 +43,9 @@ class RestoreResult:
     late_first_ms: float    # restored after the secrets' age: they are read again
     late_ratio: float
     floor_first_ms: float   # first request of a copy of an environment that had served requests
+    first_faults: int       # minor page faults of the first request after a restore (pages copied on write)
+    warm_faults: int
+    floor_first_faults: int
     unprimed_first_ms: float
     unprimed_ratio: float
     copies: int
@@ -112,9 +115,9 @@ def sample(plan: dict, env: dict[str, str], *, prime: bool, modes: list[str], co
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _first_and_warm(copy: dict) -> tuple[float, float]:
-    timings = copy["timings"]
-    return timings[0], statistics.median(timings[WARM_FROM:])
+def _first_and_warm(copy: dict, measure: str = "timings") -> tuple[float, float]:
+    values = copy[measure]
+    return values[0], statistics.median(values[WARM_FROM:])
 
 
 def run(copies: int = COPIES, calls: int = CALLS, progress=lambda text: None) -> list[RestoreResult]:
@@ -143,6 +146,8 @@ def run(copies: int = COPIES, calls: int = CALLS, progress=lambda text: None) ->
             late_pairs = [_first_and_warm(copy) for copy in primed["copies"] if copy["mode"] == "late"]
             floor_pairs = [_first_and_warm(copy) for copy in primed["copies"] if copy["mode"] == "floor"]
             unprimed_pairs = [_first_and_warm(copy) for copy in unprimed["copies"]]
+            faults = [_first_and_warm(copy, "faults") for copy in primed["copies"] if copy["mode"] == "soon"]
+            floor_faults = [_first_and_warm(copy, "faults") for copy in primed["copies"] if copy["mode"] == "floor"]
             results.append(RestoreResult(
                 plan["function"], plan["route"], init_ms=primed["init"] * 1000, prime_ms=primed["prime"] * 1000,
                 renew_ms=statistics.median(copy["renew"] for copy in primed["copies"] if copy["mode"] == "soon") * 1000,
@@ -152,6 +157,9 @@ def run(copies: int = COPIES, calls: int = CALLS, progress=lambda text: None) ->
                 late_first_ms=statistics.median(first for first, _warm in late_pairs) * 1000,
                 late_ratio=statistics.median(first / warm for first, warm in late_pairs),
                 floor_first_ms=statistics.median(first for first, _warm in floor_pairs) * 1000,
+                first_faults=round(statistics.median(first for first, _warm in faults)),
+                warm_faults=round(statistics.median(warm for _first, warm in faults)),
+                floor_first_faults=round(statistics.median(first for first, _warm in floor_faults)),
                 unprimed_first_ms=statistics.median(first for first, _warm in unprimed_pairs) * 1000,
                 unprimed_ratio=statistics.median(first / warm for first, warm in unprimed_pairs),
                 copies=copies))

@@ -153,6 +153,7 @@ def restore_section(results) -> str:
     copies = results[0].copies if results else 0
     rows = [[r.function, r.route, f"{r.init_ms:.0f}", f"{r.prime_ms:.0f}", f"{r.renew_ms:.1f}",
              f"{r.first_ms:.1f}", f"{r.warm_ms:.1f}", f"**{r.ratio:.2f}×**", f"{r.floor_first_ms:.1f} ({r.over_floor:.2f}×)",
+             f"{r.first_faults}, {r.warm_faults} ({r.floor_first_faults})",
              f"{r.late_first_ms:.1f} ({r.late_ratio:.2f}×)", f"{r.unprimed_first_ms:.0f} ({r.unprimed_ratio:.1f}×)",
              yes_no(r.met)] for r in results]
     return "\n".join([
@@ -160,11 +161,14 @@ def restore_section(results) -> str:
         f"Each restored copy runs the after-restore hook (*renew*), then its first request and {CALLS - 1} more; *warm* "
         f"is the median of its requests {WARM_FROM + 1}–{CALLS}, *first / warm* the median of the copies' ratios. "
         "*Floor*: the first request of copies of an environment that had already served requests (nothing lazy left): "
-        "what any copy's first request pays here (the fork's copy-on-write memory, new connections). *Late*: copies "
+        "what any copy's first request pays here (the fork's copy-on-write memory, new connections). *Page faults*: "
+        "the minor page faults of the first request and of a warm one (the floor's first in brackets), medians: in a "
+        "forked copy, mostly pages of the snapshot's memory copied as the request first writes them. *Late*: copies "
         "restored after the secrets' five minutes, which read them again. *Not primed*: the same fork right after the "
         "import, without the before-snapshot hook.", "",
         table(["function", "route", "init ms", "prime ms", "renew ms", "first ms", "warm ms", "first / warm",
-               "floor ms (first / floor)", "late: first ms (/ warm)", "not primed: first ms (/ warm)",
+               "floor ms (first / floor)", "page faults: first, warm (floor)", "late: first ms (/ warm)",
+               "not primed: first ms (/ warm)",
                f"≤ {GOAL}×?"], rows)])
 
 

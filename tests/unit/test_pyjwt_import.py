@@ -43,3 +43,37 @@ def test_the_playback_rs256_is_what_pyjwts_own_rs256_verifies():
     tampered = playback._JWS.encode(b'{"sub":"video"}', other, algorithm="RS256")
     assert not playback._RS256().verify(tampered.rsplit(".", 1)[0].encode(), key.public_key(),
                                         full_pyjwt.utils.base64url_decode(tampered.rsplit(".", 1)[1]))
+
+
+_PLAYBACK = """
+import json, sys
+from lectern.learning import playback
+at_import = "cryptography.hazmat.primitives.serialization" in sys.modules
+key = playback._private_key(sys.stdin.read())
+token = playback._JWS.encode(b'{"sub":"video"}', key, algorithm="RS256", headers={"kid": "key-1"})
+print(json.dumps({"at_import": at_import, "after_signing": "cryptography.hazmat.primitives.serialization" in sys.modules,
+                  "token": token}))
+"""
+
+
+def test_the_playback_key_is_read_without_cryptographys_serialization_package():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from lectern.learning import playback
+
+    # The binding's function is the one serialization exports (a cryptography upgrade that wraps it fails here).
+    assert playback._rust_openssl.keys.load_pem_private_key is serialization.load_pem_private_key
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    env = {"PYTHONPATH": "layers/common", "PATH": "/usr/bin:/bin", "PLAYBACK_SECRET_ARN": "arn:x",
+           "STREAM_CUSTOMER_CODE": "abc"}
+    result = subprocess.run([sys.executable, "-c", _PLAYBACK], cwd=tpl.REPO_ROOT, capture_output=True, text=True,
+                            env=env, input=pem, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (seen["at_import"], seen["after_signing"]) == (False, False)
+    header, payload, signature = seen["token"].split(".")
+    signed = f"{header}.{payload}".encode()
+    assert playback._RS256().verify(signed, key.public_key(), playback.jwt.utils.base64url_decode(signature))

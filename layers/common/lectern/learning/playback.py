@@ -18,7 +18,10 @@ from lectern.pyjwt import jwt  # noqa: I001 - before cryptography (lectern/pyjwt
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+# `serialization.load_pem_private_key` is this binding's function, re-exported by a package that imports
+# every key type, the ciphers and SSH's formats first: about 14 ms of the lesson's cold start, for nothing
+# this function uses (tests/unit/test_pyjwt_import.py checks the two are one function).
+from cryptography.hazmat.bindings._rust import openssl as _rust_openssl
 
 from lectern import config, secrets
 from lectern.clock import iso_from_unix
@@ -93,7 +96,7 @@ def _signing_key() -> tuple[str, str]:
 def _private_key(pem: str):
     # Cloudflare's API returns the PEM base64-encoded; accept that as well as the PEM itself.
     text = pem if pem.lstrip().startswith("-----BEGIN") else base64.b64decode(pem).decode()
-    return load_pem_private_key(text.encode(), password=None)
+    return _rust_openssl.keys.load_pem_private_key(text.encode(), password=None)
 
 
 def playback(video_id: str | None) -> Playback | None:
