@@ -251,3 +251,28 @@ def test_priming_runs_every_route_without_pydantic(logical_id):
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+PRIMED_STRIPE = r'''
+import json, socket, sys
+from lectern import snapstart, stripe_gateway
+
+def refuse(*args, **kwargs):
+    raise AssertionError("priming opened a connection")
+
+socket.create_connection = refuse
+snapstart._prime_stripe()
+print(json.dumps({"modules": sorted(m for m in sys.modules if m in ("stripe.checkout._session", "stripe._object_classes")),
+                  "pools": len(stripe_gateway.http_client()._pool.pools)}))
+'''
+
+
+def test_priming_makes_one_stripe_call_answered_in_memory():
+    """The classes the SDK builds from a session's answer (imported at its first one) go into the
+    snapshot, and no connection does."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_ENDPOINT")}
+    env["PYTHONPATH"] = str(tpl.REPO_ROOT / "layers" / "common")
+    result = subprocess.run([sys.executable, "-c", PRIMED_STRIPE], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "modules": ["stripe._object_classes", "stripe.checkout._session"], "pools": 0}

@@ -10,8 +10,8 @@ Each API handler registers two hooks with one line, `snapstart.prepare(app)`:
   (one per PynamoDB model of the function's tables, the shared transaction connection, S3, SES,
   Secrets Manager, SSM) with its endpoint rules, serializer, signer and parser exercised by one
   call answered in memory (nothing leaves the process), a presigned URL, the Stripe SDK's
-  services, the function's secrets (and the RS256 playback key parsed from its PEM), and each
-  route run once through the resolver (canned events: a body its request model refuses, or a GET
+  services and one call of it answered in memory (a checkout session), the function's secrets
+  (and the RS256 playback key parsed from its PEM), and each route run once through the resolver (canned events: a body its request model refuses, or a GET
   signed in as nobody) with DynamoDB answered in memory and any other AWS call failing unsent.
   No connection is left open in the snapshot.
 - **after each restore** (`renew`): what copies restored from one snapshot would otherwise share
@@ -299,15 +299,39 @@ def _prime_presigner() -> None:
         pass
 
 
+# What the priming call to Stripe is answered: a checkout session with one line item (the classes the
+# SDK builds from a session answer, and imports on its first one, are then in the snapshot).
+_PRIMING_SESSION = {
+    "id": "cs_snapstart_priming", "object": "checkout.session",
+    "line_items": {"object": "list", "url": "/v1/checkout/sessions/cs_snapstart_priming/line_items",
+                   "has_more": False, "data": [{"id": "li_snapstart_priming", "object": "item"}]},
+}
+
+
 def _prime_stripe() -> None:
-    """The Stripe SDK loads its services on first use; build them on a throwaway client (no key, no call)."""
+    """The Stripe SDK loads its services on first use, and the classes of its answers (with its request
+    headers' parts) on its first call: build the services on a throwaway client, and make one call that
+    an in-memory transport answers (nothing leaves the process)."""
     gateway = sys.modules.get("lectern.stripe_gateway")
     if gateway is None:
         return
-    client = gateway.stripe.StripeClient("sk_snapstart_priming", http_client=gateway.http_client())
+    gateway.http_client()  # the pool the function's clients share (no connection yet)
+
+    class AnsweredInMemory(gateway.stripe.HTTPClient):
+        name = "snapstart-priming"
+
+        def request(self, method, url, headers, post_data=None):
+            return json.dumps(_PRIMING_SESSION), 200, {}
+
+        def close(self):
+            pass
+
+    client = gateway.stripe.StripeClient("sk_snapstart_priming", http_client=AnsweredInMemory(),
+                                         max_network_retries=0)
     v1 = client.v1
     for service in (v1.checkout.sessions, v1.promotion_codes, v1.charges, v1.payment_intents, v1.refunds):
         assert service is not None
+    v1.checkout.sessions.retrieve(_PRIMING_SESSION["id"], params={"expand": ["line_items"]})
 
 
 def _prime_routes(app: Any, clients: list[Any] = ()) -> None:
