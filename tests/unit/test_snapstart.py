@@ -260,18 +260,19 @@ from lectern import snapstart, stripe_gateway
 def refuse(*args, **kwargs):
     raise AssertionError("priming opened a connection")
 
-socket.create_connection = refuse
+socket.socket.connect = socket.socket.connect_ex = refuse  # what urllib3 and http.client connect through
 snapstart._prime_stripe()
 print(json.dumps({"modules": sorted(m for m in sys.modules if m in ("stripe.checkout._session", "stripe._object_classes")),
                   "pools": len(stripe_gateway.http_client()._pool.pools)}))
 '''
 
 
-def test_priming_makes_one_stripe_call_answered_in_memory():
+def test_priming_makes_one_stripe_call_answered_in_memory(tmp_path):
     """The classes the SDK builds from a session's answer (imported at its first one) go into the
     snapshot, and no connection does."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_ENDPOINT")}
-    env["PYTHONPATH"] = str(tpl.REPO_ROOT / "layers" / "common")
+    # The SDK's telemetry id is written under XDG_CONFIG_HOME: not into the home of whoever runs the tests.
+    env.update({"PYTHONPATH": str(tpl.REPO_ROOT / "layers" / "common"), "XDG_CONFIG_HOME": str(tmp_path)})
     result = subprocess.run([sys.executable, "-c", PRIMED_STRIPE], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {
