@@ -1,7 +1,7 @@
 """Lesson function: GET /learn/{course_slug}/lessons/{lesson_slug}, one lesson with a signed
 playback token.
 
-A function of its own because the token is signed with RS256, which needs cryptography's RSA (20-25 ms
+A function of its own because the token is signed with RS256, which needs cryptography's RSA (about 13 ms
 of every cold start; lectern.learning.playback); only this function's layer carries it (PlaybackLayer),
 so the learner's other routes stay without it (docs/performance.md). A preview lesson opens without signing in; the
 answer carries a personal, short-lived token, so nothing may be cached (`no-store`).

@@ -103,7 +103,7 @@ def test_the_blocked_sets_follow_the_layer_split():
 
 @pytest.mark.parametrize("logical_id", sorted(tpl.functions()))
 def test_only_the_lesson_function_signs_playback_tokens(logical_id):
-    # RS256 loads cryptography's RSA (20-25 ms of a cold start): the learner's other routes must not pay for it.
+    # RS256 loads cryptography's RSA (about 13 ms of a cold start): the learner's other routes must not pay for it.
     assert _loaded(modules_added_by(logical_id), "lectern.learning.playback") == (logical_id == "LessonFunction")
 
 
