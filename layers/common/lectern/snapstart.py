@@ -11,8 +11,9 @@ Each API handler registers two hooks with one line, `snapstart.prepare(app)`:
   Secrets Manager, SSM) with its endpoint rules, serializer, signer and parser exercised by one
   call answered in memory (nothing leaves the process), a presigned URL, the Stripe SDK's
   services and one call of it answered in memory (a checkout session), the function's secrets
-  (and the RS256 playback key parsed from its PEM), and each route run once through the resolver (canned events: a body its request model refuses, or a GET
-  signed in as nobody) with DynamoDB answered in memory and any other AWS call failing unsent.
+  (and the RS256 playback key parsed from its PEM), and each route run once through the resolver
+  (canned events: a body its request model refuses, or a GET signed in as nobody) with DynamoDB
+  answered in memory and any other AWS call failing unsent.
   No connection is left open in the snapshot.
 - **after each restore** (`renew`): what copies restored from one snapshot would otherwise share
   or hold stale: `random` is reseeded, python-ulid's monotonic state (the last timestamp and
