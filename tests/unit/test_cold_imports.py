@@ -118,7 +118,7 @@ def test_a_function_imports_only_what_its_own_layers_ship(logical_id):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-# What a handler's init leaves to its first use (docs/performance.md, "What changed"): each check imports
+# What a handler's init leaves to its first use (docs/performance-history.md): each check imports
 # the handler in a fresh interpreter with the function's own environment, inside Lambda as far as
 # Powertools can tell (LAMBDA_TASK_ROOT, AWS_LAMBDA_FUNCTION_NAME) and with tracing on, as deployed.
 _IMPORT_AS_DEPLOYED = """
@@ -259,7 +259,7 @@ def test_no_function_imports_pydantic(logical_id):
 
 
 # Modules that one route of a function needs, imported by that route when it first runs, so that the
-# function's other routes do not pay for them at each cold start (docs/performance.md, "What changed").
+# function's other routes do not pay for them at each cold start (docs/performance-history.md).
 FIRST_USE_ONLY = {
     "LearnerFunction": ["lectern.models.orders", "lectern.models.users", "lectern.accounts.sessions"],  # /me/orders, /me
     "LessonFunction": ["lectern.models.orders", "lectern.models.users"],

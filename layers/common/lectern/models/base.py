@@ -64,7 +64,7 @@ class LecternModel(Model):
     PynamoDB gives each model class a Connection, and each Connection builds its botocore client on a
     botocore session of its own, which loads DynamoDB's service model and endpoint rules again: about
     0.1 s of CPU at each model's first request, a dozen times in the webhook's cold start
-    (docs/performance.md, "Webhook burst"). The model keeps its Connection (its table's key schema);
+    (docs/performance-history.md, "Webhook burst"). The model keeps its Connection (its table's key schema);
     only the client is shared, when the model's settings are the shared connection's."""
 
     @classmethod
