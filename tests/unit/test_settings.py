@@ -68,6 +68,34 @@ def test_every_variable_is_read_into_its_setting():
     assert "k" * 40 not in repr(s) and "whsec_1" not in repr(s)  # secret values never reach a log line
 
 
+def test_settings_behave_as_frozen_dataclasses_without_generated_methods():
+    """lectern.config's `_frozen`: what dataclass(frozen=True) gives, from shared methods (nothing exec'd)."""
+    import dataclasses
+
+    s, again = Settings.from_environment(EVERY_VARIABLE), Settings.from_environment(EVERY_VARIABLE)
+    assert s == again and hash(s) == hash(again) and s != Settings.from_environment({})
+    assert [f.name for f in dataclasses.fields(Settings)][:3] == ["function_name", "stage", "region"]
+    for name in ("stage", "auth_signing_key"):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(s, name, "x")
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            delattr(s, name)
+    source = config.SecretSource("A", "the-value", "A_ARN", "", "field")
+    assert source == config.SecretSource(variable="A", value="the-value", arn_variable="A_ARN", arn="",
+                                         json_field="field")
+    assert repr(source) == "SecretSource(variable='A', arn_variable='A_ARN', arn='', json_field='field')"
+    with pytest.raises(TypeError, match="missing"):
+        config.SecretSource("A", "v")
+    with pytest.raises(TypeError, match="unexpected"):
+        config.SecretSource("A", "v", "B", "", "f", extra=1)
+    with pytest.raises(TypeError, match="repeated"):
+        config.SecretSource("A", "v", "B", "", variable="f")
+    with pytest.raises(TypeError, match="takes 5 arguments"):
+        config.SecretSource("A", "v", "B", "", "f", "g")
+    for cls in (Settings, config.SecretSource):  # no method of dataclass's own making
+        assert cls.__init__ is config._frozen_init and cls.__setattr__ is config._refuse_assignment
+
+
 def test_outside_lambda_what_is_not_set_takes_its_local_default():
     s = Settings.from_environment({})
     assert not s.is_lambda

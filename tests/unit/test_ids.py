@@ -1,0 +1,44 @@
+"""lectern.ids: ULIDs from python-ulid, imported without its look-up of its own version."""
+import importlib.metadata
+import json
+import re
+import subprocess
+import sys
+
+from lectern_dev import template as tpl
+
+from lectern import ids
+
+_IMPORT = """
+import importlib.metadata, json, sys
+looked_up = []
+real = importlib.metadata.version
+def counting(name):
+    looked_up.append(name)
+    return real(name)
+importlib.metadata.version = counting
+from lectern import ids
+import ulid
+first, second = ids.new_id(), ids.new_id()
+print(json.dumps({"looked_up": looked_up, "version": ulid.__version__, "restored": importlib.metadata.version is counting,
+                  "ulid_version_function": ulid.version is counting, "ids": [first, second]}))
+"""
+
+
+def test_python_ulid_is_imported_without_looking_up_its_distribution():
+    env = {"PYTHONPATH": "layers/common", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", _IMPORT], cwd=tpl.REPO_ROOT, capture_output=True, text=True,
+                            env=env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["looked_up"] == []
+    assert seen["version"] == ids.ULID_VERSION
+    assert seen["restored"] and seen["ulid_version_function"]  # nothing of the stand-in is left behind
+    first, second = seen["ids"]
+    assert re.fullmatch(r"[0-9a-hjkmnp-tv-z]{26}", first) and first != second
+
+
+def test_the_version_given_is_the_one_pinned_and_installed():
+    pinned = re.search(r"^python-ulid==(\S+)$", (tpl.REPO_ROOT / "layers/common/requirements-core.txt").read_text(),
+                       re.MULTILINE).group(1)
+    assert ids.ULID_VERSION == pinned == importlib.metadata.version("python-ulid")
