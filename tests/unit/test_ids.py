@@ -20,7 +20,8 @@ importlib.metadata.version = counting
 from lectern import ids
 import ulid
 first, second = ids.new_id(), ids.new_id()
-print(json.dumps({"looked_up": looked_up, "version": ulid.__version__, "restored": importlib.metadata.version is counting,
+print(json.dumps({"looked_up": looked_up, "version": ulid.__version__,
+                  "restored": importlib.metadata.version is counting,
                   "ulid_version_function": ulid.version is counting, "ids": [first, second]}))
 """
 
@@ -42,3 +43,10 @@ def test_the_version_given_is_the_one_pinned_and_installed():
     pinned = re.search(r"^python-ulid==(\S+)$", (tpl.REPO_ROOT / "layers/common/requirements-core.txt").read_text(),
                        re.MULTILINE).group(1)
     assert ids.ULID_VERSION == pinned == importlib.metadata.version("python-ulid")
+
+
+def test_the_stand_in_answers_only_python_ulid_and_asks_the_real_function_for_the_rest():
+    asked = []
+    version = ids._pinned_for_ulid(lambda distribution_name: asked.append(distribution_name) or "9.9")
+    assert version("python-ulid") == ids.ULID_VERSION and asked == []
+    assert version(distribution_name="boto3") == "9.9" and asked == ["boto3"]

@@ -70,7 +70,9 @@ def test_every_variable_is_read_into_its_setting():
 
 def test_settings_behave_as_frozen_dataclasses_without_generated_methods():
     """lectern.config's `_frozen`: what dataclass(frozen=True) gives, from shared methods (nothing exec'd)."""
+    import copy
     import dataclasses
+    import pickle
 
     s, again = Settings.from_environment(EVERY_VARIABLE), Settings.from_environment(EVERY_VARIABLE)
     assert s == again and hash(s) == hash(again) and s != Settings.from_environment({})
@@ -84,6 +86,11 @@ def test_settings_behave_as_frozen_dataclasses_without_generated_methods():
     assert source == config.SecretSource(variable="A", value="the-value", arn_variable="A_ARN", arn="",
                                          json_field="field")
     assert repr(source) == "SecretSource(variable='A', arn_variable='A_ARN', arn='', json_field='field')"
+    differs_in_value = config.SecretSource("A", "another-value", "A_ARN", "", "field")
+    assert source != differs_in_value and repr(source) == repr(differs_in_value)
+    assert pickle.loads(pickle.dumps(s)) == s and copy.deepcopy(source) == source
+    assert dataclasses.replace(source, value="x").value == "x" and source.value == "the-value"
+    assert config.SecretSource.__match_args__ == ("variable", "value", "arn_variable", "arn", "json_field")
     with pytest.raises(TypeError, match="missing"):
         config.SecretSource("A", "v")
     with pytest.raises(TypeError, match="unexpected"):
@@ -94,6 +101,10 @@ def test_settings_behave_as_frozen_dataclasses_without_generated_methods():
         config.SecretSource("A", "v", "B", "", "f", "g")
     for cls in (Settings, config.SecretSource):  # no method of dataclass's own making
         assert cls.__init__ is config._frozen_init and cls.__setattr__ is config._refuse_assignment
+    with pytest.raises(TypeError, match="required fields"):  # what _frozen does not do, it refuses
+        @config._frozen
+        class WithDefault:
+            a: str = "x"
 
 
 def test_outside_lambda_what_is_not_set_takes_its_local_default():

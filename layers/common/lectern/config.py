@@ -34,7 +34,7 @@ the environment after it was read.
 """
 import os
 from collections.abc import Mapping
-from dataclasses import FrozenInstanceError, dataclass, field, fields
+from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
 from functools import lru_cache
 
 
@@ -46,12 +46,17 @@ def _frozen(cls):
     """What `dataclass(frozen=True)` makes of `cls` (every field required, positional or keyword; read-only;
     compared and hashed by value; `field(repr=False)` left out of the repr), without exec'ing the source of
     each method, which dataclass does at every cold start of every function: about 2.5 ms for the two classes
-    here. The classes share the methods below instead (as lectern.wire's shapes share their `__init__`)."""
+    here. The classes share the methods below instead (as lectern.wire's shapes share their `__init__`).
+    Only what these classes need: a field with a default or with other `field()` options is refused, and
+    they are not meant to be subclassed."""
     cls = dataclass(init=False, repr=False, eq=False, match_args=False)(cls)
-    cls._field_names = tuple(f.name for f in fields(cls))
+    for f in fields(cls):
+        if (f.default, f.default_factory) != (MISSING, MISSING) or not (f.init and f.compare) or f.hash is not None:
+            raise TypeError(f"{cls.__name__}.{f.name}: _frozen supports required fields and field(repr=False) only")
+    cls._field_names = cls.__match_args__ = tuple(f.name for f in fields(cls))
     cls._shown = tuple(f.name for f in fields(cls) if f.repr)
     cls.__init__, cls.__repr__, cls.__eq__, cls.__hash__ = _frozen_init, _frozen_repr, _frozen_eq, _frozen_hash
-    cls.__setattr__ = cls.__delattr__ = _refuse_assignment
+    cls.__setattr__, cls.__delattr__ = _refuse_assignment, _refuse_deletion
     return cls
 
 
@@ -73,8 +78,12 @@ def _frozen_init(self, /, *args, **kwargs) -> None:
         object.__setattr__(self, name, values[name])
 
 
-def _refuse_assignment(self, name, *_value) -> None:
+def _refuse_assignment(self, name, _value) -> None:
     raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _refuse_deletion(self, name) -> None:
+    raise FrozenInstanceError(f"cannot delete field {name!r}")
 
 
 def _frozen_repr(self) -> str:

@@ -9,12 +9,19 @@ import sys
 ULID_VERSION = "3.2.1"
 
 
+def _pinned_for_ulid(real):
+    """`importlib.metadata.version` (same parameter), answering python-ulid's own version from the pin."""
+    def version(distribution_name: str) -> str:
+        return ULID_VERSION if distribution_name == "python-ulid" else real(distribution_name)
+    return version
+
+
 def _import_ulid():
     if "ulid" in sys.modules:
         from ulid import ULID
         return ULID
     real = importlib.metadata.version
-    importlib.metadata.version = lambda name: ULID_VERSION if name == "python-ulid" else real(name)
+    importlib.metadata.version = _pinned_for_ulid(real)
     try:
         import ulid
     finally:
