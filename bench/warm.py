@@ -126,7 +126,10 @@ class Environment:
         self.counter.install()
         from moto.server import ThreadedMotoServer
 
+        from lectern_dev.embedded_aws import moto_models_untracked
         from lectern_dev.stripe_emulator import StripeEmulator
+
+        moto_models_untracked()  # as the local stack's AWS: moto as shipped keeps every item it ever made
 
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.moto.start()

@@ -545,6 +545,36 @@ def test_moto_s_service_folders_are_listed_once(monkeypatch):
     assert listings == []
 
 
+def test_moto_keeps_no_item_it_no_longer_holds(in_process_client):
+    """moto_models_untracked: an item replaced by a put, or deleted, is freed (moto as shipped keeps every
+    item it ever made in Item.instances_tracked)."""
+    import gc
+    import weakref
+
+    from moto.dynamodb.models.dynamo_type import Item
+
+    _keyed_by_pk(in_process_client, "untracked")
+    in_process_client.put_item(TableName="untracked", Item={"pk": {"S": "a"}, "n": {"N": "0"}})
+    backend = next(b for b in _dynamodb_backends() if "untracked" in b.tables)
+    first = weakref.ref(backend.get_item("untracked", {"pk": {"S": "a"}}))
+    tracked = len(Item.instances_tracked)
+    for n in range(1, 200):
+        in_process_client.put_item(TableName="untracked", Item={"pk": {"S": "a"}, "n": {"N": str(n)}})
+    in_process_client.put_item(TableName="untracked", Item={"pk": {"S": "b"}})
+    in_process_client.delete_item(TableName="untracked", Key={"pk": {"S": "b"}})
+    gc.collect()
+    assert first() is None
+    assert len(Item.instances_tracked) == tracked
+    assert in_process_client.get_item(TableName="untracked", Key={"pk": {"S": "a"}})["Item"]["n"] == {"N": "199"}
+
+
+def _dynamodb_backends():
+    from moto.dynamodb.models import dynamodb_backends
+
+    for account in dynamodb_backends.values():
+        yield from account.values()
+
+
 def test_a_stopped_embedded_aws_answers_no_dynamodb_call_on_a_kept_connection(monkeypatch):
     """Its DynamoDB calls are answered by the direct path, not the WSGI app: a stopped server must not
     answer them on a connection kept from before either (KeepAliveHandler.parse_request)."""
