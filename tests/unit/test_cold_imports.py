@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from lectern_dev import template as tpl
+from support.fresh_interpreter import last_json_line
 
 AUTH_AND_PAYMENT_PACKAGES = ["stripe", "jwt", "argon2", "cryptography", "lectern.payments", "lectern.accounts",
                              "lectern.stripe_gateway", "lectern.jwt_tokens"]
@@ -31,11 +32,7 @@ print(json.dumps(sorted(sys.modules)))
 
 
 def _modules(code: str) -> set[str]:
-    env = {"PYTHONPATH": "layers/common", "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=tpl.REPO_ROOT, capture_output=True, text=True,
-                            env=env, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+    return set(last_json_line(code, env={"AWS_DEFAULT_REGION": "us-east-1"}))
 
 
 def modules_added_by(logical_id: str) -> set[str]:

@@ -1,11 +1,9 @@
 """lectern.ids: ULIDs from python-ulid, imported without its look-up of its own version."""
 import importlib.metadata
-import json
 import re
-import subprocess
-import sys
 
 from lectern_dev import template as tpl
+from support.fresh_interpreter import last_json_line
 
 from lectern import ids
 
@@ -27,11 +25,7 @@ print(json.dumps({"looked_up": looked_up, "version": ulid.__version__,
 
 
 def test_python_ulid_is_imported_without_looking_up_its_distribution():
-    env = {"PYTHONPATH": "layers/common", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-c", _IMPORT], cwd=tpl.REPO_ROOT, capture_output=True, text=True,
-                            env=env, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    seen = last_json_line(_IMPORT)
     assert seen["looked_up"] == []
     assert seen["version"] == ids.ULID_VERSION
     assert seen["restored"] and seen["ulid_version_function"]  # nothing of the stand-in is left behind

@@ -1,10 +1,8 @@
 """lectern.pyjwt: PyJWT without its cryptography-backed algorithms, and the playback token's RS256 on
 cryptography's RSA alone (lectern.learning.playback)."""
 import json
-import subprocess
-import sys
 
-from lectern_dev import template as tpl
+from support.fresh_interpreter import last_json_line
 
 _IMPORT = """
 import json, sys
@@ -18,11 +16,7 @@ print(json.dumps({"has_crypto": jwt.algorithms.has_crypto, "crypto_at_jwt_import
 
 
 def test_pyjwt_loads_no_cryptography_and_cryptography_stays_importable():
-    env = {"PYTHONPATH": "layers/common", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-c", _IMPORT], cwd=tpl.REPO_ROOT, capture_output=True, text=True,
-                            env=env, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    seen = last_json_line(_IMPORT)
     assert seen == {"has_crypto": False, "crypto_at_jwt_import": [], "hs256": "u",
                     "rsa": "cryptography.hazmat.primitives.asymmetric.rsa"}
 
@@ -67,12 +61,7 @@ def test_the_playback_key_is_read_without_cryptographys_serialization_package():
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption()).decode()
-    env = {"PYTHONPATH": "layers/common", "PATH": "/usr/bin:/bin", "PLAYBACK_SECRET_ARN": "arn:x",
-           "STREAM_CUSTOMER_CODE": "abc"}
-    result = subprocess.run([sys.executable, "-c", _PLAYBACK], cwd=tpl.REPO_ROOT, capture_output=True, text=True,
-                            env=env, input=pem, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    seen = last_json_line(_PLAYBACK, env={"PLAYBACK_SECRET_ARN": "arn:x", "STREAM_CUSTOMER_CODE": "abc"}, stdin=pem)
     assert (seen["at_import"], seen["after_signing"]) == (False, False)
     header, payload, signature = seen["token"].split(".")
     signed = f"{header}.{payload}".encode()
