@@ -134,6 +134,44 @@ def test_priming_builds_the_tracer_the_first_request_would_build(monkeypatch):
     assert observability.tracer.loaded
 
 
+def test_priming_applies_the_tracer_to_the_handler_and_compiles_the_correlation_path(monkeypatch):
+    """The handler's decorators do the rest of their first-use work before the snapshot: the Tracer is
+    applied to the handler (lectern.observability applies it on the first invocation), and the Logger's
+    correlation id path is compiled (jmespath keeps it)."""
+    import jmespath.parser
+    from aws_lambda_powertools.logging import correlation_paths
+    from lectern import observability
+
+    tracer = observability.LazyTracer(**observability.TRACER_OPTIONS)
+    handler = tracer.capture_lambda_handler(lambda event, context: {"answered": event})
+    monkeypatch.setattr(observability, "tracer", tracer)
+    monkeypatch.setattr(jmespath.parser.Parser, "_CACHE", {})
+    snapstart._load_tracer()
+    snapstart._compile_correlation_path()
+    assert correlation_paths.API_GATEWAY_HTTP in jmespath.parser.Parser._CACHE
+    applied = []
+    monkeypatch.setattr(type(tracer.load()), "capture_lambda_handler", lambda *args, **kwargs: applied.append(args))
+    assert handler("event", None) == {"answered": "event"}
+    assert applied == [], "the Tracer was applied on the first invocation, not before the snapshot"
+
+
+def test_a_handler_not_primed_is_traced_on_its_first_invocation(monkeypatch):
+    from lectern import observability
+
+    tracer = observability.LazyTracer(**observability.TRACER_OPTIONS)
+    handler = tracer.capture_lambda_handler(lambda event, context: {"answered": event})
+    applied = []
+    real = type(tracer.load()).capture_lambda_handler
+
+    def applying(self, lambda_handler, **kwargs):
+        applied.append(lambda_handler)
+        return real(self, lambda_handler, **kwargs)
+
+    monkeypatch.setattr(type(tracer.load()), "capture_lambda_handler", applying)
+    assert handler("one", None) == {"answered": "one"} and handler("two", None) == {"answered": "two"}
+    assert len(applied) == 1
+
+
 def test_restore_drops_parameters_past_their_age_and_keeps_younger_ones():
     from aws_lambda_powertools.utilities.parameters import constants
     from aws_lambda_powertools.utilities.parameters.base import ExpirableValue

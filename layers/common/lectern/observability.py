@@ -73,6 +73,10 @@ class LazyTracer(BuiltOnFirstUse):
     The patches wrap botocore's and http.client's classes, so clients created before them (at init,
     by the SnapStart priming) are traced as well."""
 
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self._handlers: list[Callable[[], Callable]] = []
+
     def _build(self, **options: Any) -> Any:
         from aws_lambda_powertools import Tracer
 
@@ -80,21 +84,32 @@ class LazyTracer(BuiltOnFirstUse):
 
     def capture_lambda_handler(self, lambda_handler: Callable | None = None, capture_response: bool | None = None,
                                capture_error: bool | None = None) -> Callable:
-        """`Tracer.capture_lambda_handler`, applied when the handler first runs."""
+        """`Tracer.capture_lambda_handler`, applied when the handler first runs (or `prepare_handlers`)."""
         if lambda_handler is None:
             return functools.partial(self.capture_lambda_handler, capture_response=capture_response,
                                      capture_error=capture_error)
         traced: Callable | None = None
 
-        @functools.wraps(lambda_handler)
-        def handler(event: Any, context: Any, **kwargs: Any) -> Any:
+        def build() -> Callable:
             nonlocal traced
             if traced is None:
                 traced = self.load().capture_lambda_handler(lambda_handler, capture_response=capture_response,
                                                             capture_error=capture_error)
-            return traced(event, context, **kwargs)
+            return traced
+
+        self._handlers.append(build)
+
+        @functools.wraps(lambda_handler)
+        def handler(event: Any, context: Any, **kwargs: Any) -> Any:
+            return (traced or build())(event, context, **kwargs)
 
         return handler
+
+    def prepare_handlers(self) -> None:
+        """Build the Tracer and apply it to every handler it decorates, before any invocation (SnapStart's
+        priming: a restored copy's first request then finds them traced already)."""
+        for build in self._handlers:
+            build()
 
 
 tracer = LazyTracer(**TRACER_OPTIONS)

@@ -97,6 +97,7 @@ def prime(app: Any) -> None:
 
     _import_lazy_modules()
     _load_tracer()
+    _compile_correlation_path()
     clients = list({id(client): client for client in _build_clients()}.values())  # (models share one)
     for client in clients:
         _dry_run(client)
@@ -104,7 +105,7 @@ def prime(app: Any) -> None:
     _prime_presigner()
     _prime_stripe()
     _read_secrets()
-    _prime_routes(app, clients)
+    _prime_routes(app)
     _close_connections()  # the secrets' reads leave pooled connections: none goes into the snapshot
     # Long-lived from here on: later collections skip them, so a restored copy does not touch (and
     # page in from the snapshot) every object of the init at its first collection.
@@ -138,11 +139,23 @@ def _import_lazy_modules() -> None:
 
 
 def _load_tracer() -> None:
-    """The X-Ray SDK, imported and patched into botocore and http.client: lectern.observability builds
-    the Tracer on the first invocation, so a restored copy would otherwise do it on its first request."""
+    """The X-Ray SDK, imported and patched into botocore and http.client, and applied to the handler:
+    lectern.observability does both on the first invocation, so a restored copy would otherwise do them
+    on its first request."""
     observability = sys.modules.get("lectern.observability")
     if observability is not None:
         observability.tracer.load()
+        observability.tracer.prepare_handlers()
+
+
+def _compile_correlation_path() -> None:
+    """The Logger's correlation id path (API Gateway's request id), which the handler's logging decorator
+    would otherwise compile on the first request (jmespath keeps what it compiled)."""
+    if "aws_lambda_powertools.logging.correlation_paths" in sys.modules:
+        import jmespath
+        from aws_lambda_powertools.logging import correlation_paths
+
+        jmespath.compile(correlation_paths.API_GATEWAY_HTTP)
 
 
 def _models() -> Iterator[type]:
@@ -188,59 +201,118 @@ def _build_clients() -> Iterator[Any]:
             yield constants.DEFAULT_PROVIDERS.setdefault("ssm", ssm_provider.SSMProvider()).client
 
 
-# The operations Lectern's code calls, per service, each dry-run once: botocore builds an operation's
-# shapes, serializer paths and event names on its first call. (PynamoDB's clients skip parameter
-# validation, so a table name is all their calls need; the others get valid parameters.)
-_PRIMING_TABLE = {"TableName": "snapstart-priming"}
-_DRY_RUNS: dict[str, list[tuple[str, dict[str, Any]]]] = {
-    "dynamodb": [("get_item", _PRIMING_TABLE), ("query", _PRIMING_TABLE), ("put_item", _PRIMING_TABLE),
-                 ("update_item", _PRIMING_TABLE), ("delete_item", _PRIMING_TABLE),
-                 ("batch_get_item", {"RequestItems": {}}), ("transact_write_items", {"TransactItems": []})],
+# The operations Lectern's code calls, per service, each dry-run once with the parameters its calls send
+# and answered as AWS answers them (an item of every attribute type, the consumed capacity PynamoDB asks
+# for, item collection metrics; a refused condition with the item, a cancelled transaction with its
+# reasons: the first refusal also resolves every error shape of the service): botocore builds an
+# operation's shapes, serializer paths and event names on its first call, and resolves each nested shape
+# (an AttributeValue's members, a ConsumedCapacity's) the first time a request or an answer holds one.
+# (PynamoDB's clients skip parameter validation; the others get valid parameters.)
+_TABLE = "snapstart-priming"
+_ITEM: dict[str, Any] = {
+    "s": {"S": "x"}, "n": {"N": "1"}, "b": {"B": "eA=="}, "ss": {"SS": ["x"]}, "ns": {"NS": ["1"]},
+    "bs": {"BS": ["eA=="]}, "m": {"M": {"s": {"S": "x"}}}, "l": {"L": [{"S": "x"}]}, "null": {"NULL": True},
+    "bool": {"BOOL": True}}
+_SENT_ITEM = {name: ({"B": b"x"} if name == "b" else {"BS": [b"x"]} if name == "bs" else value)
+              for name, value in _ITEM.items()}
+_KEY = {"pk": {"S": "x"}, "sk": {"S": "x"}}
+_CONDITION = {"ConditionExpression": "attribute_exists(#s) AND #n < :n", "ExpressionAttributeNames": {"#s": "s", "#n": "n"},
+              "ExpressionAttributeValues": {f":{name}": value for name, value in _SENT_ITEM.items()}}
+_UPDATE = {"TableName": _TABLE, "Key": _KEY, "UpdateExpression": "SET #s = :s ADD #n :n", **_CONDITION}
+_TOTAL = {"ReturnConsumedCapacity": "TOTAL"}
+_CONSUMED = {"TableName": _TABLE, "CapacityUnits": 1.0}
+_COLLECTION = {"ItemCollectionKey": {"pk": {"S": "x"}}, "SizeEstimateRangeGB": [0.0, 1.0]}
+_WRITTEN = {"Attributes": _ITEM, "ConsumedCapacity": _CONSUMED, "ItemCollectionMetrics": _COLLECTION}
+_REFUSED = (400, {"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+                  "message": "The conditional request failed", "Item": _ITEM})
+_CANCELLED = (400, {"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                    "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons "
+                               "[ConditionalCheckFailed, None]",
+                    "CancellationReasons": [{"Code": "ConditionalCheckFailed", "Message": "The conditional request "
+                                             "failed", "Item": _ITEM}, {"Code": "None"}]})
+# (operation, parameters, answer): the answer a JSON body, or (status, JSON body) for a refusal.
+_DRY_RUNS: dict[str, list[tuple[str, dict[str, Any], Any]]] = {
+    "dynamodb": [
+        ("get_item", {"TableName": _TABLE, "Key": _KEY, "ConsistentRead": True, "ProjectionExpression": "#s",
+                      "ExpressionAttributeNames": {"#s": "s"}, **_TOTAL}, {"Item": _ITEM, "ConsumedCapacity": _CONSUMED}),
+        ("query", {"TableName": _TABLE, "IndexName": "priming", "KeyConditionExpression": "#s = :s AND #n > :n",
+                   "FilterExpression": "attribute_not_exists(#s)", "ExpressionAttributeNames": {"#s": "s", "#n": "n"},
+                   "ExpressionAttributeValues": {":s": {"S": "x"}, ":n": {"N": "1"}}, "Limit": 1, "ScanIndexForward": False,
+                   "ExclusiveStartKey": _KEY, "ConsistentRead": False, **_TOTAL},
+         {"Items": [_ITEM], "Count": 1, "ScannedCount": 1, "LastEvaluatedKey": _KEY, "ConsumedCapacity": _CONSUMED}),
+        ("put_item", {"TableName": _TABLE, "Item": _SENT_ITEM, **_CONDITION, "ReturnValues": "ALL_OLD", **_TOTAL}, _WRITTEN),
+        ("put_item", {"TableName": _TABLE, "Item": _SENT_ITEM, **_CONDITION,
+                      "ReturnValuesOnConditionCheckFailure": "ALL_OLD", **_TOTAL}, _REFUSED),
+        ("update_item", {**_UPDATE, "ReturnValues": "ALL_OLD", **_TOTAL}, _WRITTEN),
+        ("update_item", {**_UPDATE, **_TOTAL}, _REFUSED),
+        ("delete_item", {"TableName": _TABLE, "Key": _KEY, **_CONDITION, "ReturnValues": "ALL_OLD", **_TOTAL}, _WRITTEN),
+        ("batch_get_item", {"RequestItems": {_TABLE: {"Keys": [_KEY], "ConsistentRead": True}}, **_TOTAL},
+         {"Responses": {_TABLE: [_ITEM]}, "UnprocessedKeys": {_TABLE: {"Keys": [_KEY]}}, "ConsumedCapacity": [_CONSUMED]}),
+        ("transact_write_items", {"TransactItems": [
+            {"Put": {"TableName": _TABLE, "Item": _SENT_ITEM, **_CONDITION}},
+            {"Update": _UPDATE},
+            {"Delete": {"TableName": _TABLE, "Key": _KEY, **_CONDITION}},
+            {"ConditionCheck": {"TableName": _TABLE, "Key": _KEY, **_CONDITION}}], "ClientRequestToken": "priming", **_TOTAL},
+         {"ConsumedCapacity": [_CONSUMED], "ItemCollectionMetrics": {_TABLE: [_COLLECTION]}}),
+        ("transact_write_items", {"TransactItems": [{"Update": _UPDATE}, {"Put": {"TableName": _TABLE, "Item": _SENT_ITEM}}],
+                                  **_TOTAL}, _CANCELLED),
+    ],
     "ses": [("send_email", {"Source": "priming@snapstart.invalid",
                             "Destination": {"ToAddresses": ["priming@snapstart.invalid"]},
-                            "Message": {"Subject": {"Data": "-"}, "Body": {"Text": {"Data": "-"}}}})],
-    "secretsmanager": [("get_secret_value", {"SecretId": "snapstart-priming"})],
-    "ssm": [("get_parameter", {"Name": "snapstart-priming"})],
+                            "Message": {"Subject": {"Data": "-"}, "Body": {"Text": {"Data": "-"}}}},
+             b'<SendEmailResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><SendEmailResult><MessageId>priming'
+             b'</MessageId></SendEmailResult><ResponseMetadata><RequestId>priming</RequestId></ResponseMetadata>'
+             b'</SendEmailResponse>')],
+    "secretsmanager": [("get_secret_value", {"SecretId": "snapstart-priming"},
+                        {"ARN": "arn:aws:secretsmanager:us-east-1:000000000000:secret:snapstart-priming",
+                         "Name": "snapstart-priming", "SecretString": "-", "VersionId": "priming",
+                         "VersionStages": ["AWSCURRENT"], "CreatedDate": 0})],
+    "ssm": [("get_parameter", {"Name": "snapstart-priming"},
+             {"Parameter": {"Name": "snapstart-priming", "Type": "String", "Value": "-", "Version": 1,
+                            "LastModifiedDate": 0, "ARN": "arn:aws:ssm:us-east-1:000000000000:parameter/snapstart-priming",
+                            "DataType": "text"}})],
 }
 
 
 def _dry_run(client: Any) -> None:
     """The client's operations through its whole pipeline (parameters, endpoint rules, serializer,
     signer, retry handler, parser), each HTTP request answered in memory before it is sent."""
-    with _answered_in_memory([client], lambda _service, url: _in_memory_response(url, b"")):
-        for operation, params in _DRY_RUNS.get(client.meta.service_model.service_name, []):
-            try:
+    for operation, params, answer in _DRY_RUNS.get(client.meta.service_model.service_name, []):
+        status, body = answer if isinstance(answer, tuple) else (200, answer)
+        if not isinstance(body, bytes):
+            body = json.dumps(body).encode()
+        try:
+            with _answered_in_memory(lambda _service, request: _in_memory_response(request.url, body, status)):
                 getattr(client, operation)(**params)
-            except Exception:  # noqa: BLE001 - an empty answer does not parse everywhere; priming is best effort
-                pass
+        except Exception:  # noqa: BLE001 - a refusal raises, as intended; priming is best effort
+            pass
 
 
-def _in_memory_response(url: str, body: bytes) -> Any:
-    """A 200 answer with `body`, as botocore would have read it from the wire."""
+def _in_memory_response(url: str, body: bytes, status: int = 200) -> Any:
+    """An answer with `body`, as botocore would have read it from the wire."""
     from botocore.awsrequest import AWSResponse
 
     class _Raw:
         def stream(self, *_args: Any, **_kwargs: Any) -> Iterator[bytes]:
             yield body
 
-    return AWSResponse(url, 200, {}, _Raw())
+    return AWSResponse(url, status, {}, _Raw())
 
 
 @contextlib.contextmanager
-def _answered_in_memory(clients: list[Any], answer: Callable[[str, str], Any]) -> Iterator[None]:
-    """Each client's requests answered by `answer(service endpoint prefix, url)` before they are sent (the
-    first of its `before-send` handlers); it may raise instead, and then nothing is sent either."""
-    def answering(service: str) -> Callable[..., Any]:
-        return lambda request, **_kwargs: answer(service, request.url)
+def _answered_in_memory(answer: Callable[[str, Any], Any]) -> Iterator[None]:
+    """Every botocore request answered by `answer(service endpoint prefix, request)` where botocore would
+    send it; it may raise instead, and then nothing is sent either. Nothing is registered on the clients'
+    event emitters: registering or unregistering a handler empties an emitter's cache of the handlers of
+    each event name, and a restored copy's first request would build it again (34 look-ups in a refresh)."""
+    from botocore.endpoint import Endpoint
 
-    for client in clients:
-        client.meta.events.register_first("before-send", answering(client.meta.service_model.endpoint_prefix),
-                                          unique_id="lectern-snapstart-in-memory")
+    real = Endpoint._send
+    Endpoint._send = lambda endpoint, request: answer(endpoint._endpoint_prefix, request)
     try:
         yield
     finally:
-        for client in clients:
-            client.meta.events.unregister("before-send", unique_id="lectern-snapstart-in-memory")
+        Endpoint._send = real
 
 
 def _resolve_hosts(clients: list[Any]) -> None:
@@ -338,7 +410,7 @@ def _prime_stripe() -> None:
         pass
 
 
-def _prime_routes(app: Any, clients: list[Any] = ()) -> None:
+def _prime_routes(app: Any) -> None:
     """Each route once, through the resolver's whole path, with DynamoDB answered in memory (nothing leaves
     the process, and any other AWS call fails before it is sent): an unknown path (404); each route that
     takes a body with the body `prepare` was given for it (a valid one that matches nothing), else with one
@@ -348,7 +420,7 @@ def _prime_routes(app: Any, clients: list[Any] = ()) -> None:
     step may call Stripe or send mail."""
     routes = list(getattr(app, "_static_routes", [])) + list(getattr(app, "_dynamic_routes", []))
     token = _priming_token()
-    with _dynamodb_answered_in_memory(clients):
+    with _dynamodb_answered_in_memory():
         for event in _canned_events(app, routes, token, getattr(app, "priming_bodies", {})):
             try:
                 app.resolve(event, _PrimingContext())
@@ -370,26 +442,19 @@ _NOTHING_FOUND = b'{"Items": [], "Count": 0, "ScannedCount": 0, "Responses": {},
 
 
 @contextlib.contextmanager
-def _dynamodb_answered_in_memory(clients: list[Any]) -> Iterator[None]:
+def _dynamodb_answered_in_memory() -> Iterator[None]:
     """While priming runs routes: every DynamoDB request is answered in memory before it is sent (a read finds
     nothing, a write does nothing), and every other AWS request fails unsent (the secrets the routes read
-    are cached already; nothing is cached from a non-answer). Answered on each client primed above and, for
-    any other client, where botocore sends."""
-    from botocore.endpoint import Endpoint
+    are cached already; nothing is cached from a non-answer)."""
     from botocore.exceptions import EndpointConnectionError
 
-    def answer(service: str, url: str) -> Any:
+    def answer(service: str, request: Any) -> Any:
         if service != "dynamodb":
-            raise EndpointConnectionError(endpoint_url=url)
-        return _in_memory_response(url, _NOTHING_FOUND)
+            raise EndpointConnectionError(endpoint_url=request.url)
+        return _in_memory_response(request.url, _NOTHING_FOUND)
 
-    real = Endpoint._send
-    Endpoint._send = lambda endpoint, request: answer(endpoint._endpoint_prefix, request.url)
-    try:
-        with _answered_in_memory(clients, answer):
-            yield
-    finally:
-        Endpoint._send = real
+    with _answered_in_memory(answer):
+        yield
 
 
 class _PrimingContext:
