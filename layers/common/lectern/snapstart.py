@@ -6,10 +6,11 @@ new environment of that version from a copy of the snapshot (docs/performance.md
 Each API handler registers two hooks with one line, `snapstart.prepare(app)`:
 
 - **before the snapshot** (`prime`): what the first request would otherwise build, built once
-  into the snapshot: the modules imported lazily, every botocore client the function's code uses
-  (one per PynamoDB model of the function's tables, the shared transaction connection, S3, SES,
-  Secrets Manager, SSM) with its endpoint rules, serializer, signer and parser exercised by one
-  call answered in memory (nothing leaves the process), a presigned URL, the Stripe SDK's
+  into the snapshot: the modules imported lazily, the Tracer applied to the handler, every botocore
+  client the function's code uses (one per PynamoDB model of the function's tables, the shared
+  transaction connection, S3, SES, Secrets Manager, SSM) with its endpoint rules, serializer, signer,
+  parser and nested shapes exercised by a dry run of each operation the code calls, answered in
+  memory as AWS answers (nothing leaves the process), a presigned URL, the Stripe SDK's
   services and one call of it answered in memory (a checkout session), the function's secrets
   (and the RS256 playback key parsed from its PEM), and each route run once through the resolver
   (canned events: a body its request model refuses, or a GET signed in as nobody) with DynamoDB
