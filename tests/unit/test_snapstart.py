@@ -150,7 +150,12 @@ def test_priming_applies_the_tracer_to_the_handler_and_compiles_the_correlation_
     snapstart._compile_correlation_path()
     assert correlation_paths.API_GATEWAY_HTTP in jmespath.parser.Parser._CACHE
     applied = []
-    monkeypatch.setattr(type(tracer.load()), "capture_lambda_handler", lambda *args, **kwargs: applied.append(args))
+
+    def applying(_tracer, lambda_handler, **_options):
+        applied.append(lambda_handler)
+        return lambda_handler
+
+    monkeypatch.setattr(type(tracer.load()), "capture_lambda_handler", applying)
     assert handler("event", None) == {"answered": "event"}
     assert applied == [], "the Tracer was applied on the first invocation, not before the snapshot"
 
@@ -170,6 +175,42 @@ def test_a_handler_not_primed_is_traced_on_its_first_invocation(monkeypatch):
     monkeypatch.setattr(type(tracer.load()), "capture_lambda_handler", applying)
     assert handler("one", None) == {"answered": "one"} and handler("two", None) == {"answered": "two"}
     assert len(applied) == 1
+
+
+def test_answering_in_memory_is_this_threads_and_always_puts_the_sender_back(monkeypatch):
+    """Priming answers botocore's requests where it sends them (Endpoint._send, for the length of a call): only
+    the priming thread's, and one thread at a time, so that overlapping uses cannot leave it answering."""
+    import threading
+    import time
+
+    from botocore.endpoint import Endpoint
+
+    sent = []
+    monkeypatch.setattr(Endpoint, "_send", lambda endpoint, request: sent.append(request) or "sent")
+
+    class Client:
+        _endpoint_prefix = "dynamodb"
+
+    def answered(name: str, hold: float, answers: list) -> None:
+        with snapstart._answered_in_memory(lambda _service, request: f"{name}: {request}"):
+            answers.append(Endpoint._send(Client(), "own"))
+            other = threading.Thread(target=lambda: answers.append(Endpoint._send(Client(), "other thread")))
+            other.start()
+            other.join()
+            time.sleep(hold)
+
+    real = Endpoint._send
+    first, second = [], []
+    threads = [threading.Thread(target=answered, args=("A", 0.2, first)),
+               threading.Thread(target=answered, args=("B", 0.0, second))]
+    threads[0].start()
+    time.sleep(0.05)
+    threads[1].start()
+    for thread in threads:
+        thread.join()
+    assert first == ["A: own", "sent"] and second == ["B: own", "sent"]
+    assert sent == ["other thread", "other thread"]
+    assert Endpoint._send is real
 
 
 def test_restore_drops_parameters_past_their_age_and_keeps_younger_ones():

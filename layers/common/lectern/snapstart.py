@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -302,18 +303,31 @@ def _in_memory_response(url: str, body: bytes, status: int = 200) -> Any:
 
 @contextlib.contextmanager
 def _answered_in_memory(answer: Callable[[str, Any], Any]) -> Iterator[None]:
-    """Every botocore request answered by `answer(service endpoint prefix, request)` where botocore would
-    send it; it may raise instead, and then nothing is sent either. Nothing is registered on the clients'
-    event emitters: registering or unregistering a handler empties an emitter's cache of the handlers of
-    each event name, and a restored copy's first request would build it again (34 look-ups in a refresh)."""
+    """This thread's botocore requests answered by `answer(service endpoint prefix, request)` where botocore
+    would send them; it may raise instead, and then nothing is sent either. Nothing is registered on the
+    clients' event emitters: registering or unregistering a handler empties an emitter's cache of the
+    handlers of each event name, and a restored copy's first request would build it again (34 look-ups in
+    a refresh). Other threads' requests are sent as usual, and one thread at a time answers (so that the
+    real sender is always put back). Under moto's in-process mock, moto answers first (before botocore
+    sends): tests switch it off around priming."""
     from botocore.endpoint import Endpoint
 
-    real = Endpoint._send
-    Endpoint._send = lambda endpoint, request: answer(endpoint._endpoint_prefix, request)
-    try:
-        yield
-    finally:
-        Endpoint._send = real
+    with _ANSWERING:
+        real, priming = Endpoint._send, threading.get_ident()
+
+        def send(endpoint: Any, request: Any) -> Any:
+            if threading.get_ident() != priming:
+                return real(endpoint, request)
+            return answer(endpoint._endpoint_prefix, request)
+
+        Endpoint._send = send
+        try:
+            yield
+        finally:
+            Endpoint._send = real
+
+
+_ANSWERING = threading.RLock()  # nested use on one thread is fine; another thread waits its turn
 
 
 def _resolve_hosts(clients: list[Any]) -> None:
