@@ -59,7 +59,7 @@ def test_priming_runs_every_get_route_and_writes_nothing(api, runner, logical_id
 
     monkeypatch.setattr(app, "resolve", recording)
     before = _items()
-    list(snapstart._build_clients())
+    list(snapstart._build_clients())  # as in `prime`, the clients exist before the routes run
     with _nothing_sent() as sent:
         snapstart._prime_routes(app)
     assert sent == [], "DynamoDB is answered in memory, and any other AWS call fails unsent"
